@@ -1,0 +1,226 @@
+/**
+ * A Samsa broker: configuration, storage, metadata, partition actors and listeners, started
+ * and stopped in order. Used by `samsa server-start` and, in-process, by `Broker.start()`.
+ *
+ * Start order: log dir (meta.properties) → shard workers → metadata log replay (image, hosted
+ * partitions) → listeners bound (real ports known) → broker registration committed →
+ * requests served. Stop reverses it and leaves nothing running.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { randomUUID } from 'node:crypto'
+import { loadBrokerConfig, type BrokerConfig } from '../config/broker-config.ts'
+import { createLogger, silentLogger, type Logger } from '../lib/logger.ts'
+import { randomUuid } from '../protocol/primitives/uuid.ts'
+import { applyRecords, EMPTY_IMAGE, type MetadataImage } from '../metadata/image.ts'
+import { SingleVoterLog } from '../metadata/single-voter-log.ts'
+import type { MetadataLog, CommittedBatch } from '../metadata/metadata-log.ts'
+import { ShardPool } from '../runtime/shard-pool.ts'
+import { LogDir } from '../storage/log-dir.ts'
+import { KafkaServer, type BoundListener } from '../kafka/server.ts'
+import { Dispatcher } from '../kafka/dispatch.ts'
+import { handlerTable } from '../kafka/handlers/index.ts'
+import { WatermarkWaiters } from '../kafka/watermark-waiters.ts'
+import type { BrokerServices } from '../kafka/request-context.ts'
+import { ControllerService } from './controller-service.ts'
+import { ReplicaService, partitionKey } from './replica-service.ts'
+import { ProducerIdService } from './producer-ids.ts'
+import { CheckpointWriter } from './checkpoints.ts'
+
+export interface BrokerOptions {
+  /** Kafka broker properties (`node.id`, `log.dirs`, `num.partitions`, ...). */
+  readonly config?: Readonly<Record<string, string | number | boolean>>
+  /** A pino logger, or false for none (the default in library mode). */
+  readonly logger?: Logger | false
+  /** Server mode: a dedicated pool of shard workers instead of the shared library-mode pool. */
+  readonly server?: boolean
+}
+
+const PLAINTEXT = 0 // SecurityProtocol id in RegisterBrokerRecord endpoints
+
+export class Broker {
+  readonly config: BrokerConfig
+  readonly log: Logger
+  readonly #ownsDataDir: string | null
+  #logDir: LogDir | null = null
+  #pool: ShardPool | null = null
+  #sharedPool = false
+  #metadata: MetadataLog | null = null
+  #replicas: ReplicaService | null = null
+  #server: KafkaServer | null = null
+  #checkpoints: CheckpointWriter | null = null
+  #image: MetadataImage = EMPTY_IMAGE
+  #applied: Promise<void> = Promise.resolve()
+  #appliedOffset = -1
+  #offsetWaiters: { offset: number; resolve: () => void }[] = []
+  #bound: BoundListener[] = []
+  #clusterId = ''
+  #brokerEpoch = -1
+  #stopped = false
+
+  private constructor(config: BrokerConfig, log: Logger, ownsDataDir: string | null) {
+    this.config = config
+    this.log = log
+    this.#ownsDataDir = ownsDataDir
+  }
+
+  /** Starts a broker; in library mode (the default) on 127.0.0.1 port 0 with a fresh temporary data folder. */
+  static async start(options: BrokerOptions = {}): Promise<Broker> {
+    const props = new Map<string, string>(Object.entries(options.config ?? {}).map(([k, v]) => [k, String(v)]))
+    let ownsDataDir: string | null = null
+    if (!options.server) {
+      if (!props.has('listeners')) props.set('listeners', 'PLAINTEXT://127.0.0.1:0')
+      if (!props.has('log.dirs') && !props.has('log.dir')) {
+        ownsDataDir = mkdtempSync(join(tmpdir(), 'samsa-'))
+        props.set('log.dirs', ownsDataDir)
+      }
+      if (!props.has('group.initial.rebalance.delay.ms')) props.set('group.initial.rebalance.delay.ms', '0')
+      for (const k of ['offsets.topic.replication.factor', 'transaction.state.log.replication.factor', 'transaction.state.log.min.isr']) {
+        if (!props.has(k)) props.set(k, '1')
+      }
+    }
+    const { config, warnings } = loadBrokerConfig(props, options.server ? {} : { defaultShardWorkers: 1 })
+    const log = options.logger === false || (options.logger === undefined && !options.server)
+      ? silentLogger()
+      : options.logger ?? createLogger({ format: config.logFormat, level: config.logLevel })
+    for (const w of warnings) log.warn(w)
+    const broker = new Broker(config, log, ownsDataDir)
+    try {
+      await broker.#start(!options.server)
+    } catch (err) {
+      await broker.stop().catch(() => {})
+      throw err
+    }
+    return broker
+  }
+
+  get nodeId(): number {
+    return this.config.nodeId
+  }
+
+  get clusterId(): string {
+    return this.#clusterId
+  }
+
+  /** `host:port` of the first listener, for clients' bootstrap servers. */
+  get bootstrap(): string {
+    const first = this.#bound[0]
+    if (!first) throw new Error('broker is not listening')
+    const adv = this.config.advertisedListeners.get(first.name)
+    return `${adv?.host ?? first.host}:${adv && adv.port !== 0 ? adv.port : first.port}`
+  }
+
+  get port(): number {
+    return this.#bound[0]?.port ?? -1
+  }
+
+  get image(): MetadataImage {
+    return this.#image
+  }
+
+  async #start(library: boolean): Promise<void> {
+    const started = Date.now()
+    const logDirPath = this.config.logDirs[0]!
+    this.#logDir = LogDir.open(logDirPath, { nodeId: this.nodeId, clusterId: this.config.clusterId ?? randomUuid() })
+    this.#clusterId = this.#logDir.clusterId
+    const cleanShutdown = this.#logDir.cleanShutdown
+    this.#pool = library ? await ShardPool.acquireShared() : await ShardPool.start({ workers: this.config.shardWorkers, logger: this.log })
+    this.#sharedPool = library
+    const owner = `${this.nodeId}:${randomUUID()}`
+    this.#replicas = new ReplicaService({
+      pool: this.#pool, owner, logDir: logDirPath, config: this.config, log: this.log,
+      checkpoints: this.#logDir.startupCheckpoints(cleanShutdown),
+    })
+    this.#pool.onWatermarksMoved((handles) => {
+      for (const h of handles) this.#waiters.notify(h.key)
+    })
+    this.#metadata = new SingleVoterLog({ metadataLogDir: logDirPath, nodeId: this.nodeId, log: this.log })
+    this.#metadata.onCommit((batch) => this.#onCommitted(batch))
+    await this.#metadata.start()
+    await this.#applied
+    this.#server = new KafkaServer({
+      queuedMaxRequestBytes: this.config.queuedMaxRequestBytes,
+      limits: { maxFrameBytes: this.config.socketRequestMaxBytes, maxInFlight: Math.min(this.config.queuedMaxRequests, 100), idleTimeoutMs: this.config.connectionsMaxIdleMs },
+      log: this.log,
+    })
+    this.#bound = await this.#server.bind(this.config.listeners)
+    const services = this.#services()
+    await this.#register(services.controller)
+    this.#server.serve(new Dispatcher(services, this.log))
+    this.#checkpoints = new CheckpointWriter(this.#logDir, this.#replicas, this.config.offsetCheckpointIntervalMs, this.log)
+    this.log.info({ nodeId: this.nodeId, clusterId: this.#clusterId, listeners: this.#bound, logDir: logDirPath, ms: Date.now() - started }, 'Samsa broker started')
+  }
+
+  readonly #waiters = new WatermarkWaiters()
+  #controller: ControllerService | null = null
+  #producerIds: ProducerIdService | null = null
+
+  #services(): BrokerServices {
+    this.#controller = new ControllerService({
+      log: this.#metadata!, image: () => this.#image, waitForOffset: (o) => this.#waitForOffset(o),
+      defaultPartitions: this.config.numPartitions, defaultReplicationFactor: this.config.defaultReplicationFactor,
+    })
+    this.#producerIds = new ProducerIdService(this.#controller, this.nodeId, () => this.#brokerEpoch)
+    const handlers = handlerTable()
+    return {
+      nodeId: this.nodeId, clusterId: this.#clusterId, config: this.config,
+      image: () => this.#image, controller: this.#controller, replicas: this.#replicas!, waiters: this.#waiters,
+      producerIds: this.#producerIds, handlers, throttleTimeMs: () => 0,
+    }
+  }
+
+  /** Registers this broker (a new incarnation each start) with its real, advertised endpoints. */
+  async #register(controller: ControllerService): Promise<void> {
+    const endPoints = this.#bound.map((b) => {
+      const adv = this.config.advertisedListeners.get(b.name)
+      return { name: b.name, host: adv?.host ?? b.host, port: adv && adv.port !== 0 ? adv.port : b.port, securityProtocol: PLAINTEXT }
+    })
+    const brokerEpoch = this.#image.offset + 1
+    const result = await controller.propose([
+      { type: 'RegisterBroker', brokerId: this.nodeId, incarnationId: randomUuid(), brokerEpoch, endPoints, rack: null, fenced: false },
+    ])
+    if ('error' in result) throw new Error(`broker registration failed: ${result.message}`)
+    this.#brokerEpoch = brokerEpoch
+  }
+
+  #onCommitted(batch: CommittedBatch): void {
+    this.#image = applyRecords(this.#image, batch.records.map((record, i) => ({ offset: batch.baseOffset + i, record })))
+    const image = this.#image
+    this.#applied = this.#applied.then(() => this.#replicas!.reconcile(image)).then(() => {
+      this.#appliedOffset = image.offset
+      this.#offsetWaiters = this.#offsetWaiters.filter((w) => {
+        if (w.offset > image.offset) return true
+        w.resolve()
+        return false
+      })
+    })
+  }
+
+  #waitForOffset(offset: number): Promise<void> {
+    if (this.#appliedOffset >= offset) return Promise.resolve()
+    return new Promise((resolve) => this.#offsetWaiters.push({ offset, resolve }))
+  }
+
+  /** The key long-poll waiters use for a partition. */
+  static partitionKey = partitionKey
+
+  /** Stops listeners, closes partitions cleanly, ends worker threads; removes the data folder Broker.start created. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return
+    this.#stopped = true
+    await this.#server?.close()
+    this.#checkpoints?.stop()
+    await this.#applied.catch(() => {})
+    await this.#replicas?.close().catch((err: unknown) => this.log.error({ err }, 'closing partitions failed'))
+    this.#checkpoints?.writeNow()
+    await this.#metadata?.close()
+    this.#logDir?.close()
+    if (this.#pool) {
+      if (this.#sharedPool) await this.#pool.release()
+      else await this.#pool.stop()
+    }
+    if (this.#ownsDataDir) rmSync(this.#ownsDataDir, { recursive: true, force: true })
+    this.log.info({ nodeId: this.nodeId }, 'Samsa broker stopped')
+  }
+}

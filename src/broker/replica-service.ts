@@ -1,0 +1,141 @@
+/**
+ * The partitions this broker hosts, kept in step with the metadata image.
+ *
+ * For every partition whose replica set names this node, a partition actor exists on a shard
+ * worker; when a topic leaves the image its actors are closed and their directories renamed for
+ * deletion. Reconciliation runs one image at a time, in image order. Handlers look partitions
+ * up here and reach them through the shard pool, one message per (request, shard).
+ */
+import type { Logger } from '../lib/logger.ts'
+import type { MetadataImage } from '../metadata/image.ts'
+import { effectiveTopicConfig } from '../metadata/topic-config.ts'
+import type { BrokerConfig } from '../config/broker-config.ts'
+import type { LogConfig } from '../storage/partition-log.ts'
+import type { PartitionHandle, ShardPool, Watermarks } from '../runtime/shard-pool.ts'
+import { join } from 'node:path'
+
+export interface HostedPartition {
+  readonly topic: string
+  readonly topicId: string
+  readonly partition: number
+  readonly handle: PartitionHandle
+  leaderEpoch: number
+}
+
+export interface StartupCheckpoints {
+  readonly cleanShutdown: boolean
+  recoveryPoint(topic: string, partition: number): number
+  logStartOffset(topic: string, partition: number): number | undefined
+}
+
+export function partitionKey(topicId: string, partition: number): string {
+  return `${topicId}:${partition}`
+}
+
+export class ReplicaService {
+  readonly #pool: ShardPool
+  readonly #owner: string
+  readonly #logDir: string
+  readonly #config: BrokerConfig
+  readonly #log: Logger
+  readonly #checkpoints: StartupCheckpoints
+  readonly #hosted = new Map<string, HostedPartition>()
+  #reconciling: Promise<void> = Promise.resolve()
+
+  constructor(o: { pool: ShardPool; owner: string; logDir: string; config: BrokerConfig; log: Logger; checkpoints: StartupCheckpoints }) {
+    this.#pool = o.pool
+    this.#owner = o.owner
+    this.#logDir = o.logDir
+    this.#config = o.config
+    this.#log = o.log
+    this.#checkpoints = o.checkpoints
+  }
+
+  get pool(): ShardPool {
+    return this.#pool
+  }
+
+  lookup(topicId: string, partition: number): HostedPartition | undefined {
+    return this.#hosted.get(partitionKey(topicId, partition))
+  }
+
+  watermarks(p: HostedPartition): Watermarks {
+    return this.#pool.watermarks(p.handle)
+  }
+
+  hosted(): IterableIterator<HostedPartition> {
+    return this.#hosted.values()
+  }
+
+  /** Brings hosted partitions in line with `image`; resolves when done (serialized). */
+  reconcile(image: MetadataImage): Promise<void> {
+    const run = this.#reconciling.then(() => this.#reconcile(image))
+    this.#reconciling = run.catch((err: unknown) => this.#log.error({ err }, 'partition reconciliation failed'))
+    return this.#reconciling
+  }
+
+  /** min.insync.replicas of a topic: its override, else the broker default. */
+  minInsyncReplicas(image: MetadataImage, topic: string): number {
+    return effectiveTopicConfig(this.#config.topicDefaults, image.topicConfigs.get(topic)).minInsyncReplicas
+  }
+
+  logConfigFor(image: MetadataImage, topic: string): LogConfig {
+    const c = effectiveTopicConfig(this.#config.topicDefaults, image.topicConfigs.get(topic))
+    return {
+      segmentBytes: c.segmentBytes, segmentMs: c.segmentMs, indexIntervalBytes: c.indexIntervalBytes,
+      segmentIndexBytes: c.segmentIndexBytes, flushIntervalMessages: c.flushIntervalMessages, flushIntervalMs: c.flushIntervalMs,
+      maxMessageBytes: c.maxMessageBytes, messageTimestampType: c.messageTimestampType,
+      messageTimestampBeforeMaxMs: c.messageTimestampBeforeMaxMs, messageTimestampAfterMaxMs: c.messageTimestampAfterMaxMs,
+      producerIdExpirationMs: c.producerIdExpirationMs,
+    }
+  }
+
+  async #reconcile(image: MetadataImage): Promise<void> {
+    const nodeId = this.#config.nodeId
+    const wanted = new Set<string>()
+    const creations: Promise<void>[] = []
+    for (const topic of image.topicsById.values()) {
+      for (const p of topic.partitions) {
+        if (!p.replicas.includes(nodeId)) continue
+        const key = partitionKey(topic.topicId, p.partition)
+        wanted.add(key)
+        const existing = this.#hosted.get(key)
+        if (!existing) {
+          creations.push(this.#create(image, topic.name, topic.topicId, p.partition, p.leaderEpoch, key))
+        } else if (existing.leaderEpoch !== p.leaderEpoch) {
+          existing.leaderEpoch = p.leaderEpoch
+          creations.push(this.#pool.updatePartition(existing.handle, { leaderEpoch: p.leaderEpoch }))
+        }
+      }
+    }
+    const removals: Promise<void>[] = []
+    for (const [key, hosted] of this.#hosted) {
+      if (wanted.has(key)) continue
+      this.#hosted.delete(key)
+      removals.push(this.#pool.deletePartition(hosted.handle).then((dir) => {
+        this.#log.info({ topic: hosted.topic, partition: hosted.partition, dir }, 'partition deleted; directory renamed for removal')
+      }))
+    }
+    await Promise.all([...creations, ...removals])
+  }
+
+  async #create(image: MetadataImage, topic: string, topicId: string, partition: number, leaderEpoch: number, key: string): Promise<void> {
+    const handle = await this.#pool.createPartition({
+      owner: this.#owner,
+      dir: join(this.#logDir, `${topic}-${partition}`),
+      topic, partition, topicId, leaderEpoch,
+      config: this.logConfigFor(image, topic),
+      recoveryPoint: this.#checkpoints.recoveryPoint(topic, partition),
+      cleanShutdown: this.#checkpoints.cleanShutdown,
+      ...(this.#checkpoints.logStartOffset(topic, partition) === undefined ? {} : { logStartOffset: this.#checkpoints.logStartOffset(topic, partition)! }),
+    })
+    this.#hosted.set(key, { topic, topicId, partition, handle, leaderEpoch })
+  }
+
+  /** Clean shutdown of every hosted partition (flush, producer snapshots). */
+  async close(): Promise<void> {
+    await this.#reconciling
+    await this.#pool.closeOwner(this.#owner)
+    this.#hosted.clear()
+  }
+}

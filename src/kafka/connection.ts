@@ -1,0 +1,241 @@
+/**
+ * One client connection: framing, in-order responses, and backpressure.
+ *
+ * Invariants:
+ * - Frames are handed to the dispatcher synchronously and in arrival order; nothing between
+ *   the socket and a partition's mailbox reorders them (idempotent producers pipeline up to 5
+ *   Produce requests and rely on it).
+ * - Responses are written in request order, whatever order their handlers finish in.
+ * - Memory is bounded: each frame's bytes are reserved in the broker-wide pool before they are
+ *   buffered and released once the response is written; at most `maxInFlight` requests per
+ *   connection. When either limit is reached, or a dispatcher asks to hold reads (a full actor
+ *   mailbox), the socket is paused — requests are delayed, never dropped.
+ * - Each frame is copied once, out of Node's pooled socket chunks into a Buffer with its own
+ *   ArrayBuffer, which the broker owns and may transfer to a shard worker.
+ */
+import type { Socket } from 'node:net'
+import type { Logger } from '../lib/logger.ts'
+import { assert } from '../lib/assert.ts'
+import type { RequestMemoryPool } from './memory-pool.ts'
+
+/** What a dispatched request turns into. */
+export type Outcome =
+  | { readonly kind: 'respond'; readonly chunks: readonly Buffer[] }
+  | { readonly kind: 'none' } // acks=0 Produce: no response
+  | { readonly kind: 'close'; readonly reason: string } // as Kafka: unsupported version, malformed request, acks=0 error
+
+export interface ConnectionInfo {
+  readonly id: number
+  readonly listenerName: string
+  readonly remoteAddress: string
+  /** The authenticated principal; every connection is ANONYMOUS until SASL exists. */
+  principal: string
+  /** Stop reading this socket until `until` settles (a full shard mailbox, for instance). */
+  holdReads(until: Promise<unknown>): void
+}
+
+export interface FrameDispatcher {
+  dispatch(frame: Buffer, conn: ConnectionInfo): Outcome | Promise<Outcome>
+}
+
+export interface ConnectionLimits {
+  readonly maxFrameBytes: number
+  readonly maxInFlight: number
+  readonly idleTimeoutMs: number
+}
+
+interface Pending {
+  outcome: Outcome | null
+  readonly bytes: number
+}
+
+let nextConnectionId = 1
+
+export class Connection implements ConnectionInfo {
+  readonly id = nextConnectionId++
+  readonly listenerName: string
+  readonly remoteAddress: string
+  principal = 'User:ANONYMOUS'
+  readonly #socket: Socket
+  readonly #dispatcher: FrameDispatcher
+  readonly #pool: RequestMemoryPool
+  readonly #limits: ConnectionLimits
+  readonly #log: Logger
+  // Framing state: either reading the 4-byte size, or filling #frame.
+  #sizeBuf = Buffer.alloc(4)
+  #sizeFilled = 0
+  #frame: Buffer | null = null
+  #frameFilled = 0
+  readonly #pending: Pending[] = []
+  #holds = 0
+  #waitingForMemory = false
+  #closed = false
+  /** Chunks that arrived while reads were held (pause() does not stop an in-progress 'data' delivery). */
+  #stash: Buffer[] = []
+
+  constructor(socket: Socket, listenerName: string, dispatcher: FrameDispatcher, pool: RequestMemoryPool, limits: ConnectionLimits, log: Logger) {
+    this.#socket = socket
+    this.listenerName = listenerName
+    this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`
+    this.#dispatcher = dispatcher
+    this.#pool = pool
+    this.#limits = limits
+    this.#log = log
+    socket.setNoDelay(true)
+    if (Number.isFinite(limits.idleTimeoutMs)) {
+      socket.setTimeout(limits.idleTimeoutMs, () => this.close('idle for connections.max.idle.ms'))
+    }
+    socket.on('data', (chunk) => this.#onData(chunk))
+    socket.on('error', (err) => this.#log.debug({ conn: this.id, err: err.message }, 'socket error'))
+    socket.on('close', () => this.#onClosed())
+  }
+
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  close(reason: string): void {
+    if (this.#closed) return
+    this.#log.warn({ conn: this.id, remote: this.remoteAddress, reason }, 'closing connection')
+    this.#socket.destroy()
+    this.#onClosed()
+  }
+
+  holdReads(until: Promise<unknown>): void {
+    this.#holds++
+    this.#updateFlow()
+    until.finally(() => {
+      this.#holds--
+      this.#updateFlow()
+    }).catch(() => {})
+  }
+
+  #onClosed(): void {
+    if (this.#closed && this.#pending.length === 0 && this.#frame === null) return
+    this.#closed = true
+    // Release what this connection still holds; late outcomes of in-flight requests are ignored.
+    for (const p of this.#pending) this.#pool.release(p.bytes)
+    this.#pending.length = 0
+    if (this.#frame) this.#pool.release(this.#frame.length)
+    this.#frame = null
+    this.#stash = []
+  }
+
+  #readsBlocked(): boolean {
+    return this.#holds > 0 || this.#waitingForMemory || this.#pending.length >= this.#limits.maxInFlight
+  }
+
+  #updateFlow(): void {
+    if (this.#closed) return
+    if (this.#readsBlocked()) {
+      this.#socket.pause()
+      return
+    }
+    // Process what arrived while held before reading more, to keep arrival order.
+    while (this.#stash.length > 0 && !this.#readsBlocked() && !this.#closed) {
+      this.#consume(this.#stash.shift()!)
+    }
+    if (!this.#readsBlocked() && !this.#closed) this.#socket.resume()
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#closed) return
+    if (this.#stash.length > 0 || this.#readsBlocked()) {
+      this.#stash.push(chunk)
+      this.#socket.pause()
+      return
+    }
+    this.#consume(chunk)
+  }
+
+  /** Frames as much of `chunk` as limits allow; the rest goes back to the stash. */
+  #consume(chunk: Buffer): void {
+    let at = 0
+    while (at < chunk.length && !this.#closed) {
+      if (this.#frame === null) {
+        const n = Math.min(4 - this.#sizeFilled, chunk.length - at)
+        chunk.copy(this.#sizeBuf, this.#sizeFilled, at, at + n)
+        this.#sizeFilled += n
+        at += n
+        if (this.#sizeFilled < 4) return
+        const size = this.#sizeBuf.readInt32BE(0)
+        if (size < 0 || size > this.#limits.maxFrameBytes) {
+          this.close(`request size ${size} is larger than socket.request.max.bytes (${this.#limits.maxFrameBytes}) or negative`)
+          return
+        }
+        if (!this.#pool.tryReserve(size)) {
+          // Undo the size read and wait for memory; the bytes stay stashed, in order.
+          this.#sizeFilled = 0
+          this.#stash.unshift(Buffer.concat([this.#sizeBuf, chunk.subarray(at)]))
+          this.#waitingForMemory = true
+          this.#socket.pause()
+          this.#pool.onRelease(() => {
+            this.#waitingForMemory = false
+            this.#updateFlow()
+          })
+          return
+        }
+        this.#sizeFilled = 0
+        // allocUnsafeSlow: a Buffer with its own ArrayBuffer (not Node's shared pool), so it can be transferred.
+        this.#frame = Buffer.allocUnsafeSlow(size)
+        this.#frameFilled = 0
+      }
+      const frame = this.#frame
+      const n = Math.min(frame.length - this.#frameFilled, chunk.length - at)
+      chunk.copy(frame, this.#frameFilled, at, at + n)
+      this.#frameFilled += n
+      at += n
+      if (this.#frameFilled === frame.length) {
+        this.#frame = null
+        this.#dispatchFrame(frame)
+        if (this.#readsBlocked() && at < chunk.length) {
+          this.#stash.unshift(chunk.subarray(at))
+          this.#socket.pause()
+          return
+        }
+      }
+    }
+  }
+
+  #dispatchFrame(frame: Buffer): void {
+    const pending: Pending = { outcome: null, bytes: frame.length }
+    this.#pending.push(pending)
+    let result: Outcome | Promise<Outcome>
+    try {
+      result = this.#dispatcher.dispatch(frame, this)
+    } catch (err) {
+      result = { kind: 'close', reason: `internal error: ${(err as Error).stack ?? String(err)}` }
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (o) => this.#settle(pending, o),
+        (err: unknown) => this.#settle(pending, { kind: 'close', reason: `internal error: ${(err as Error)?.stack ?? String(err)}` }),
+      )
+    } else {
+      this.#settle(pending, result)
+    }
+  }
+
+  #settle(pending: Pending, outcome: Outcome): void {
+    if (this.#closed) return
+    pending.outcome = outcome
+    // Write every finished response at the head of the queue, in request order.
+    this.#socket.cork()
+    while (this.#pending.length > 0 && this.#pending[0]!.outcome !== null) {
+      const head = this.#pending.shift()!
+      const o = head.outcome!
+      this.#pool.release(head.bytes)
+      if (o.kind === 'close') {
+        this.#socket.uncork()
+        this.close(o.reason)
+        return
+      }
+      if (o.kind === 'respond') {
+        for (const c of o.chunks) this.#socket.write(c)
+      }
+    }
+    this.#socket.uncork()
+    assert(this.#pending.length <= this.#limits.maxInFlight + 1, 'in-flight requests exceed the cap')
+    this.#updateFlow()
+  }
+}

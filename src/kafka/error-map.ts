@@ -1,0 +1,104 @@
+/**
+ * The one place where internal errors become Kafka wire error codes.
+ *
+ * Every layer below the Kafka API (storage, actors, metadata, controller) reports failures as
+ * string values from its own closed set; handlers pass them through `errorCode()`. A new
+ * internal error that is not listed here is a type error, so no failure leaves the broker
+ * without a deliberate code.
+ */
+import type { AppendErrorName } from './internal-errors.ts'
+
+/** Kafka error codes Samsa answers with (the protocol's numbering). */
+export const ErrorCode = {
+  UNKNOWN_SERVER_ERROR: -1,
+  NONE: 0,
+  OFFSET_OUT_OF_RANGE: 1,
+  CORRUPT_MESSAGE: 2,
+  UNKNOWN_TOPIC_OR_PARTITION: 3,
+  LEADER_NOT_AVAILABLE: 5,
+  NOT_LEADER_OR_FOLLOWER: 6,
+  REQUEST_TIMED_OUT: 7,
+  MESSAGE_TOO_LARGE: 10,
+  NOT_COORDINATOR: 16,
+  INVALID_TOPIC_EXCEPTION: 17,
+  RECORD_LIST_TOO_LARGE: 18,
+  NOT_ENOUGH_REPLICAS: 19,
+  NOT_ENOUGH_REPLICAS_AFTER_APPEND: 20,
+  INVALID_REQUIRED_ACKS: 21,
+  INVALID_TIMESTAMP: 32,
+  UNSUPPORTED_VERSION: 35,
+  TOPIC_ALREADY_EXISTS: 36,
+  INVALID_PARTITIONS: 37,
+  INVALID_REPLICATION_FACTOR: 38,
+  INVALID_REPLICA_ASSIGNMENT: 39,
+  INVALID_CONFIG: 40,
+  NOT_CONTROLLER: 41,
+  INVALID_REQUEST: 42,
+  UNSUPPORTED_FOR_MESSAGE_FORMAT: 43,
+  POLICY_VIOLATION: 44,
+  OUT_OF_ORDER_SEQUENCE_NUMBER: 45,
+  DUPLICATE_SEQUENCE_NUMBER: 46,
+  INVALID_PRODUCER_EPOCH: 47,
+  INVALID_TXN_STATE: 48,
+  INVALID_TRANSACTION_TIMEOUT: 50,
+  KAFKA_STORAGE_ERROR: 56,
+  UNKNOWN_PRODUCER_ID: 59,
+  TOPIC_DELETION_DISABLED: 73,
+  FENCED_LEADER_EPOCH: 74,
+  UNKNOWN_LEADER_EPOCH: 75,
+  UNSUPPORTED_COMPRESSION_TYPE: 76,
+  INVALID_RECORD: 87,
+  UNKNOWN_TOPIC_ID: 100,
+  INCONSISTENT_TOPIC_ID: 103,
+} as const
+
+export type InternalError =
+  | AppendErrorName
+  | 'offset_out_of_range' | 'not_leader_or_follower' | 'fenced_leader_epoch' | 'unknown_leader_epoch'
+  | 'shard_unavailable' | 'request_timed_out' | 'unknown_topic_or_partition' | 'unknown_topic_id'
+  | 'leader_not_available' | 'not_enough_replicas'
+  // controller
+  | 'topic_already_exists' | 'invalid_topic_exception' | 'invalid_partitions' | 'invalid_replication_factor'
+  | 'invalid_replica_assignment' | 'invalid_config' | 'topic_deletion_disabled' | 'policy_violation'
+  | 'invalid_request' | 'not_controller' | 'invalid_required_acks' | 'unknown_server_error'
+
+const MAP: Record<InternalError, number> = {
+  corrupt_message: ErrorCode.CORRUPT_MESSAGE,
+  invalid_record: ErrorCode.INVALID_RECORD,
+  message_too_large: ErrorCode.MESSAGE_TOO_LARGE,
+  record_list_too_large: ErrorCode.RECORD_LIST_TOO_LARGE,
+  unsupported_for_message_format: ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT,
+  invalid_timestamp: ErrorCode.INVALID_TIMESTAMP,
+  out_of_order_sequence_number: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+  invalid_producer_epoch: ErrorCode.INVALID_PRODUCER_EPOCH,
+  invalid_txn_state: ErrorCode.INVALID_TXN_STATE,
+  kafka_storage_error: ErrorCode.KAFKA_STORAGE_ERROR,
+  offset_out_of_range: ErrorCode.OFFSET_OUT_OF_RANGE,
+  not_leader_or_follower: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+  fenced_leader_epoch: ErrorCode.FENCED_LEADER_EPOCH,
+  unknown_leader_epoch: ErrorCode.UNKNOWN_LEADER_EPOCH,
+  // A shard worker that died is being restarted: the client should refresh metadata and retry,
+  // which NOT_LEADER_OR_FOLLOWER makes every client do.
+  shard_unavailable: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+  request_timed_out: ErrorCode.REQUEST_TIMED_OUT,
+  unknown_topic_or_partition: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+  unknown_topic_id: ErrorCode.UNKNOWN_TOPIC_ID,
+  leader_not_available: ErrorCode.LEADER_NOT_AVAILABLE,
+  not_enough_replicas: ErrorCode.NOT_ENOUGH_REPLICAS,
+  topic_already_exists: ErrorCode.TOPIC_ALREADY_EXISTS,
+  invalid_topic_exception: ErrorCode.INVALID_TOPIC_EXCEPTION,
+  invalid_partitions: ErrorCode.INVALID_PARTITIONS,
+  invalid_replication_factor: ErrorCode.INVALID_REPLICATION_FACTOR,
+  invalid_replica_assignment: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+  invalid_config: ErrorCode.INVALID_CONFIG,
+  topic_deletion_disabled: ErrorCode.TOPIC_DELETION_DISABLED,
+  policy_violation: ErrorCode.POLICY_VIOLATION,
+  invalid_request: ErrorCode.INVALID_REQUEST,
+  not_controller: ErrorCode.NOT_CONTROLLER,
+  invalid_required_acks: ErrorCode.INVALID_REQUIRED_ACKS,
+  unknown_server_error: ErrorCode.UNKNOWN_SERVER_ERROR,
+}
+
+export function errorCode(error: InternalError): number {
+  return MAP[error]
+}

@@ -1,0 +1,83 @@
+/**
+ * The broker's listeners: one TCP server per configured listener (PLAINTEXT for now), each
+ * connection framed and dispatched by a Connection. Port 0 binds a free port; `boundPort()`
+ * reports the real one so it can be advertised.
+ */
+import { createServer, type Server, type Socket } from 'node:net'
+import type { Logger } from '../lib/logger.ts'
+import type { ListenerConfig } from '../config/broker-config.ts'
+import { Connection, type ConnectionLimits, type FrameDispatcher } from './connection.ts'
+import { RequestMemoryPool } from './memory-pool.ts'
+
+export interface BoundListener {
+  readonly name: string
+  readonly host: string
+  readonly port: number
+}
+
+export class KafkaServer {
+  readonly #servers: { listener: ListenerConfig; server: Server }[] = []
+  readonly #connections = new Set<Connection>()
+  readonly #sockets = new Set<Socket>()
+  readonly #pool: RequestMemoryPool
+  readonly #limits: ConnectionLimits
+  readonly #log: Logger
+  #dispatcher: FrameDispatcher | null = null
+
+  constructor(o: { queuedMaxRequestBytes: number; limits: ConnectionLimits; log: Logger }) {
+    this.#pool = new RequestMemoryPool(o.queuedMaxRequestBytes)
+    this.#limits = o.limits
+    this.#log = o.log
+  }
+
+  /** Binds every listener; connections are accepted only after `serve()`. */
+  async bind(listeners: readonly ListenerConfig[]): Promise<BoundListener[]> {
+    const bound: BoundListener[] = []
+    for (const listener of listeners) {
+      const server = createServer({ noDelay: true }, (socket) => this.#accept(listener, socket))
+      server.on('error', (err) => this.#log.error({ err, listener: listener.name }, 'listener error'))
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(listener.port, listener.host === '' ? undefined : listener.host, () => {
+          server.off('error', reject)
+          resolve()
+        })
+      })
+      this.#servers.push({ listener, server })
+      const address = server.address()
+      const port = typeof address === 'object' && address ? address.port : listener.port
+      bound.push({ name: listener.name, host: listener.host, port })
+    }
+    return bound
+  }
+
+  serve(dispatcher: FrameDispatcher): void {
+    this.#dispatcher = dispatcher
+  }
+
+  #accept(listener: ListenerConfig, socket: Socket): void {
+    if (!this.#dispatcher) {
+      socket.destroy()
+      return
+    }
+    this.#sockets.add(socket)
+    const conn = new Connection(socket, listener.name, this.#dispatcher, this.#pool, this.#limits, this.#log)
+    this.#connections.add(conn)
+    socket.on('close', () => {
+      this.#connections.delete(conn)
+      this.#sockets.delete(socket)
+    })
+  }
+
+  get connectionCount(): number {
+    return this.#connections.size
+  }
+
+  /** Stops accepting, closes every connection, and waits for the servers to close. */
+  async close(): Promise<void> {
+    const closing = this.#servers.map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve())))
+    for (const s of this.#sockets) s.destroy()
+    await Promise.all(closing)
+    this.#servers.length = 0
+  }
+}

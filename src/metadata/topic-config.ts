@@ -1,0 +1,133 @@
+/**
+ * Topic-level configuration: the keys a topic may set, how each is validated, the broker key it
+ * defaults to (its "synonym" in DescribeConfigs), and how the effective values become the
+ * storage engine's LogConfig.
+ */
+import type { TopicDefaults } from '../config/broker-config.ts'
+
+type Kind = 'int' | 'long' | 'double' | 'boolean' | 'string' | 'list'
+
+interface TopicKey {
+  readonly kind: Kind
+  /** The broker key whose value is the default. */
+  readonly brokerKey: string | null
+  readonly min?: number
+  readonly oneOf?: readonly string[]
+  /** Kafka's own default when no broker key backs it. */
+  readonly fallback?: string
+}
+
+export const TOPIC_CONFIG_KEYS: Readonly<Record<string, TopicKey>> = {
+  'cleanup.policy': { kind: 'list', brokerKey: 'log.cleanup.policy', oneOf: ['delete', 'compact'] },
+  'compression.type': { kind: 'string', brokerKey: 'compression.type', oneOf: ['producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd'] },
+  'delete.retention.ms': { kind: 'long', brokerKey: null, min: 0, fallback: '86400000' },
+  'file.delete.delay.ms': { kind: 'long', brokerKey: 'file.delete.delay.ms', min: 0 },
+  'flush.messages': { kind: 'long', brokerKey: 'log.flush.interval.messages', min: 1 },
+  'flush.ms': { kind: 'long', brokerKey: 'log.flush.interval.ms', min: 0, fallback: '9223372036854775807' },
+  'index.interval.bytes': { kind: 'int', brokerKey: 'log.index.interval.bytes', min: 0 },
+  'max.message.bytes': { kind: 'int', brokerKey: 'message.max.bytes', min: 0 },
+  'message.timestamp.type': { kind: 'string', brokerKey: 'log.message.timestamp.type', oneOf: ['CreateTime', 'LogAppendTime'] },
+  'message.timestamp.before.max.ms': { kind: 'long', brokerKey: 'log.message.timestamp.before.max.ms', min: 0 },
+  'message.timestamp.after.max.ms': { kind: 'long', brokerKey: 'log.message.timestamp.after.max.ms', min: 0 },
+  'min.cleanable.dirty.ratio': { kind: 'double', brokerKey: null, min: 0, fallback: '0.5' },
+  'min.compaction.lag.ms': { kind: 'long', brokerKey: null, min: 0, fallback: '0' },
+  'min.insync.replicas': { kind: 'int', brokerKey: 'min.insync.replicas', min: 1 },
+  'retention.bytes': { kind: 'long', brokerKey: 'log.retention.bytes', min: -1 },
+  'retention.ms': { kind: 'long', brokerKey: 'log.retention.ms', min: -1, fallback: '604800000' },
+  'segment.bytes': { kind: 'int', brokerKey: 'log.segment.bytes', min: 14 },
+  'segment.index.bytes': { kind: 'int', brokerKey: 'log.index.size.max.bytes', min: 4 },
+  'segment.ms': { kind: 'long', brokerKey: 'log.roll.ms', min: 1, fallback: '604800000' },
+  'unclean.leader.election.enable': { kind: 'boolean', brokerKey: null, fallback: 'false' },
+}
+
+/** Returns a message naming the first invalid entry, or null. */
+export function validateTopicConfig(entries: readonly { name: string; value: string | null }[]): string | null {
+  for (const { name, value } of entries) {
+    const key = TOPIC_CONFIG_KEYS[name]
+    if (!key) return `Unknown topic config name: ${name}`
+    if (value === null) continue
+    const problem = checkValue(key, value)
+    if (problem) return `Invalid value ${value} for configuration ${name}: ${problem}`
+  }
+  return null
+}
+
+function checkValue(key: TopicKey, value: string): string | null {
+  switch (key.kind) {
+    case 'int':
+    case 'long': {
+      if (!/^-?\d+$/.test(value.trim())) return 'Not a number of type ' + key.kind.toUpperCase()
+      const n = Number(value)
+      if (key.kind === 'int' && (n < -(2 ** 31) || n >= 2 ** 31)) return 'Not a number of type INT'
+      if (key.min !== undefined && n < key.min) return `Value must be at least ${key.min}`
+      return null
+    }
+    case 'double': {
+      const n = Number(value)
+      if (value.trim() === '' || Number.isNaN(n)) return 'Not a number of type DOUBLE'
+      if (key.min !== undefined && n < key.min) return `Value must be at least ${key.min}`
+      return null
+    }
+    case 'boolean':
+      return value === 'true' || value === 'false' ? null : 'Expected value to be either true or false'
+    case 'string':
+      return key.oneOf && !key.oneOf.includes(value) ? `String must be one of: ${key.oneOf.join(', ')}` : null
+    case 'list': {
+      const items = value.split(',').map((s) => s.trim()).filter(Boolean)
+      const bad = key.oneOf ? items.find((i) => !key.oneOf!.includes(i)) : undefined
+      return bad ? `Invalid value ${bad}; accepted: ${key.oneOf!.join(', ')}` : null
+    }
+  }
+}
+
+/** Effective config of a topic: its own overrides on top of the broker's defaults. */
+export interface EffectiveTopicConfig {
+  readonly segmentBytes: number
+  readonly segmentMs: number
+  readonly indexIntervalBytes: number
+  readonly segmentIndexBytes: number
+  readonly flushIntervalMessages: number
+  readonly flushIntervalMs: number
+  readonly maxMessageBytes: number
+  readonly messageTimestampType: 'CreateTime' | 'LogAppendTime'
+  readonly messageTimestampBeforeMaxMs: number
+  readonly messageTimestampAfterMaxMs: number
+  readonly producerIdExpirationMs: number
+  readonly retentionMs: number
+  readonly retentionBytes: number
+  readonly minInsyncReplicas: number
+  readonly cleanupPolicy: string
+  readonly compressionType: string
+}
+
+/** "Never" spellings (Long.MAX, -1 for retention) become Infinity. */
+function never(n: number, negativeIsNever: boolean): number {
+  if (negativeIsNever && n < 0) return Infinity
+  return n >= Number.MAX_SAFE_INTEGER ? Infinity : n
+}
+
+export function effectiveTopicConfig(defaults: TopicDefaults, overrides: ReadonlyMap<string, string> | undefined): EffectiveTopicConfig {
+  const num = (key: string, fallback: number, negativeIsNever = false): number => {
+    const v = overrides?.get(key)
+    return v === undefined ? fallback : never(Number(v), negativeIsNever)
+  }
+  const str = (key: string, fallback: string): string => overrides?.get(key) ?? fallback
+  return {
+    segmentBytes: num('segment.bytes', defaults.segmentBytes),
+    segmentMs: num('segment.ms', defaults.segmentMs),
+    indexIntervalBytes: num('index.interval.bytes', defaults.indexIntervalBytes),
+    segmentIndexBytes: num('segment.index.bytes', defaults.segmentIndexBytes),
+    flushIntervalMessages: num('flush.messages', defaults.flushMessages),
+    flushIntervalMs: num('flush.ms', defaults.flushMs),
+    maxMessageBytes: num('max.message.bytes', defaults.maxMessageBytes),
+    messageTimestampType: str('message.timestamp.type', defaults.messageTimestampType) as EffectiveTopicConfig['messageTimestampType'],
+    messageTimestampBeforeMaxMs: num('message.timestamp.before.max.ms', defaults.messageTimestampBeforeMaxMs),
+    messageTimestampAfterMaxMs: num('message.timestamp.after.max.ms', defaults.messageTimestampAfterMaxMs),
+    producerIdExpirationMs: defaults.producerIdExpirationMs,
+    retentionMs: num('retention.ms', defaults.retentionMs, true),
+    retentionBytes: num('retention.bytes', defaults.retentionBytes, true),
+    minInsyncReplicas: num('min.insync.replicas', defaults.minInsyncReplicas),
+    cleanupPolicy: str('cleanup.policy', defaults.cleanupPolicy),
+    compressionType: str('compression.type', defaults.compressionType),
+  }
+}

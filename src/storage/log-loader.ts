@@ -1,0 +1,160 @@
+/**
+ * Opening a partition directory: `partition.metadata`, the segment list, and — after an unclean
+ * stop — recovery from the recovery point (Kafka's LogLoader).
+ *
+ * Recovery walks every segment from the one holding the recovery point, checks each batch
+ * (size, magic, CRC-32C), rebuilds the indexes, cuts the file after the last intact batch and
+ * deletes any later segments. Producer state is then rebuilt from the newest snapshot at or below
+ * the new log end plus a header scan of the batches after it.
+ */
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { assert } from '../lib/assert.ts'
+import { scanBatchHeaders } from './batch-scan.ts'
+import { fsyncDirectory, writeFileAtomically } from './checkpoint-file.ts'
+import type { FileHandleCache } from './file-handles.ts'
+import type { LeaderEpochCache } from './leader-epoch-cache.ts'
+import { lastSequenceOf, type ProducerStateManager } from './producer-state.ts'
+import {
+  baseOffsetOf, baseSequenceOf, isControl, isTransactional, lastOffsetDeltaOf, lastOffsetOf, partitionLeaderEpochOf,
+  producerEpochOf, producerIdOf,
+} from './record-batch.ts'
+import { LogSegment } from './segment.ts'
+
+export interface LoaderLogger {
+  warn(obj: object, msg: string): void
+  info(obj: object, msg: string): void
+}
+
+export const PARTITION_METADATA_FILE = 'partition.metadata'
+
+/** Writes `partition.metadata` for a new directory, or checks that an existing one names `topicId`. Throws on a mismatch. */
+export function checkPartitionMetadata(dir: string, topicId: string): void {
+  const path = `${dir}/${PARTITION_METADATA_FILE}`
+  if (!existsSync(path)) {
+    writeFileAtomically(path, `version: 0\ntopic_id: ${topicId}\n`)
+    return
+  }
+  const text = readFileSync(path, 'utf8')
+  const version = /^version: *(\S+)$/m.exec(text)?.[1]
+  const stored = /^topic_id: *(\S+)$/m.exec(text)?.[1]
+  if (version !== '0' || stored === undefined) throw new Error(`${path} is malformed: ${JSON.stringify(text)}`)
+  if (stored !== topicId) {
+    throw new Error(`${dir} belongs to topic id ${stored}, not ${topicId}: refusing to open it (was the topic deleted and re-created?)`)
+  }
+}
+
+export interface LoadOptions {
+  dir: string
+  fds: FileHandleCache
+  indexIntervalBytes: number
+  now: number
+  recoveryPoint: number
+  cleanShutdown: boolean
+  logStartOffset: number | undefined
+  epochCache: LeaderEpochCache
+  producerState: ProducerStateManager
+  logger: LoaderLogger | undefined
+}
+
+export interface LoadedLog {
+  segments: LogSegment[]
+  logEndOffset: number
+  recoveryPoint: number
+  logStartOffset: number
+}
+
+/** Base offsets of the `.log` files in `dir`, ascending; leftovers of interrupted operations are removed. */
+function listSegmentFiles(dir: string): Array<{ baseOffset: number; size: number }> {
+  const found: Array<{ baseOffset: number; size: number }> = []
+  for (const name of readdirSync(dir)) {
+    if (name.endsWith('.deleted') || name.endsWith('.cleaned') || name.endsWith('.swap') || name.endsWith('.tmp')) {
+      rmSync(`${dir}/${name}`, { force: true }) // Kafka deletes these on load too
+      continue
+    }
+    const m = /^(\d{20})\.log$/.exec(name)
+    if (m !== null) found.push({ baseOffset: Number(m[1]), size: statSync(`${dir}/${name}`).size })
+  }
+  return found.sort((a, b) => a.baseOffset - b.baseOffset)
+}
+
+export function loadLog(o: LoadOptions): LoadedLog {
+  const files = listSegmentFiles(o.dir)
+  if (files.length === 0) {
+    const base = o.logStartOffset ?? 0
+    const segment = LogSegment.create(o.dir, base, o.fds, o.indexIntervalBytes)
+    fsyncDirectory(o.dir)
+    o.producerState.clear()
+    o.epochCache.truncateFromEnd(base)
+    return { segments: [segment], logEndOffset: base, recoveryPoint: base, logStartOffset: base }
+  }
+  const segments = files.map((f) => LogSegment.existing(o.dir, f.baseOffset, o.fds, o.indexIntervalBytes, f.size))
+  let recoverFrom = segments.length // index of the first segment to recover
+  if (!o.cleanShutdown) {
+    recoverFrom = Math.max(0, segments.findLastIndex((s) => s.baseOffset <= o.recoveryPoint))
+  } else if (!segments.at(-1)!.loadAsActive(o.now)) {
+    o.logger?.warn({ dir: o.dir }, 'active segment index is damaged after a clean shutdown; recovering it')
+    recoverFrom = segments.length - 1
+  }
+  if (recoverFrom < segments.length) recoverSegments(o, segments, recoverFrom)
+  const logEndOffset = segments.at(-1)!.nextOffset
+  const logStartOffset = Math.min(Math.max(o.logStartOffset ?? 0, segments[0]!.baseOffset), logEndOffset)
+  o.epochCache.truncateFromEnd(logEndOffset)
+  o.epochCache.truncateFromStart(logStartOffset)
+  rebuildProducerState(o, segments, logEndOffset)
+  return { segments, logEndOffset, recoveryPoint: Math.min(o.recoveryPoint, logEndOffset), logStartOffset }
+}
+
+function recoverSegments(o: LoadOptions, segments: LogSegment[], from: number): void {
+  o.logger?.info({ dir: o.dir, recoveryPoint: o.recoveryPoint, fromSegment: segments[from]!.baseOffset }, 'recovering log after an unclean shutdown')
+  for (let i = from; i < segments.length; i++) {
+    const segment = segments[i]!
+    const isLast = i === segments.length - 1
+    const result = segment.recover((buf, p) => {
+      o.epochCache.assign(partitionLeaderEpochOf(buf, p), baseOffsetOf(buf, p))
+      return true
+    }, isLast, o.now)
+    if (result.truncatedBytes > 0 || (!isLast && segments[i + 1]!.baseOffset < segment.nextOffset)) {
+      o.logger?.warn({ dir: o.dir, segment: segment.baseOffset, truncatedBytes: result.truncatedBytes, reason: result.reason }, 'truncated a torn log tail')
+      // Everything after a damaged batch is unreachable: drop the later segments (Kafka does the same).
+      for (const later of segments.splice(i + 1)) deleteSegmentFiles(o.fds, later)
+      if (!isLast) segment.timeIndex.activate()
+      if (!isLast) segment.offsetIndex.activate()
+      reloadAsActive(segment, o.now)
+      break
+    }
+  }
+}
+
+/** A recovered segment that turned out to be the last one must have its in-memory indexes back. */
+function reloadAsActive(segment: LogSegment, now: number): void {
+  const ok = segment.loadAsActive(now)
+  assert(ok, `segment ${segment.logPath} failed to load right after its recovery`)
+}
+
+export function deleteSegmentFiles(fds: FileHandleCache, segment: LogSegment): void {
+  segment.close()
+  for (const path of [segment.logPath, segment.offsetIndex.path, segment.timeIndex.path]) rmSync(path, { force: true })
+}
+
+/** Snapshot at or below the log end, then a header scan of the batches after it. */
+function rebuildProducerState(o: LoadOptions, segments: LogSegment[], logEndOffset: number): void {
+  const snapshotOffset = o.producerState.loadSnapshot(logEndOffset)
+  if (snapshotOffset === logEndOffset) return
+  const from = Math.max(snapshotOffset, 0)
+  for (const segment of segments) {
+    if (segment.nextOffset <= from && segment !== segments.at(-1) && segment.baseOffset < from) {
+      const next = segments[segments.indexOf(segment) + 1]
+      if (next !== undefined && next.baseOffset <= from) continue
+    }
+    const start = segment.findBatch(from)
+    if (start === null) continue
+    scanBatchHeaders(o.fds.get(segment.logPath), start.position, segment.size, (buf, p) => {
+      const producerId = producerIdOf(buf, p)
+      if (producerId < 0 || isControl(buf, p) || lastOffsetOf(buf, p) < from) return true
+      const baseSequence = baseSequenceOf(buf, p)
+      o.producerState.update(producerId, producerEpochOf(buf, p), baseSequence, lastSequenceOf(baseSequence, lastOffsetDeltaOf(buf, p)),
+        baseOffsetOf(buf, p), lastOffsetOf(buf, p), o.now, isTransactional(buf, p))
+      return true
+    })
+  }
+}
