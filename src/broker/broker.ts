@@ -16,8 +16,9 @@ import { randomUuid } from '../protocol/primitives/uuid.ts'
 import { applyRecords, EMPTY_IMAGE, type MetadataImage } from '../metadata/image.ts'
 import { SingleVoterLog } from '../metadata/single-voter-log.ts'
 import type { MetadataLog, CommittedBatch } from '../metadata/metadata-log.ts'
-import { ShardPool } from '../runtime/shard-pool.ts'
-import { LogDir } from '../storage/log-dir.ts'
+import type { PartitionHost } from './partition-host.ts'
+import { InlinePartitionHost } from './inline-partition-host.ts'
+import { LogDirState } from './log-dir-state.ts'
 import { KafkaServer, type BoundListener } from '../kafka/server.ts'
 import { Dispatcher } from '../kafka/dispatch.ts'
 import { handlerTable } from '../kafka/handlers/index.ts'
@@ -43,9 +44,8 @@ export class Broker {
   readonly config: BrokerConfig
   readonly log: Logger
   readonly #ownsDataDir: string | null
-  #logDir: LogDir | null = null
-  #pool: ShardPool | null = null
-  #sharedPool = false
+  #logDir: LogDirState | null = null
+  #pool: (PartitionHost & { stop(): Promise<void> }) | null = null
   #metadata: MetadataLog | null = null
   #replicas: ReplicaService | null = null
   #server: KafkaServer | null = null
@@ -122,18 +122,17 @@ export class Broker {
   async #start(library: boolean): Promise<void> {
     const started = Date.now()
     const logDirPath = this.config.logDirs[0]!
-    this.#logDir = LogDir.open(logDirPath, { nodeId: this.nodeId, clusterId: this.config.clusterId ?? randomUuid() })
+    this.#logDir = LogDirState.open(logDirPath, { nodeId: this.nodeId, clusterId: this.config.clusterId })
     this.#clusterId = this.#logDir.clusterId
-    const cleanShutdown = this.#logDir.cleanShutdown
-    this.#pool = library ? await ShardPool.acquireShared() : await ShardPool.start({ workers: this.config.shardWorkers, logger: this.log })
-    this.#sharedPool = library
+    void library
+    this.#pool = new InlinePartitionHost()
     const owner = `${this.nodeId}:${randomUUID()}`
     this.#replicas = new ReplicaService({
       pool: this.#pool, owner, logDir: logDirPath, config: this.config, log: this.log,
-      checkpoints: this.#logDir.startupCheckpoints(cleanShutdown),
+      checkpoints: this.#logDir.startupCheckpoints(),
     })
     this.#pool.onWatermarksMoved((handles) => {
-      for (const h of handles) this.#waiters.notify(h.key)
+      for (const h of handles) this.#notifyMoved(h)
     })
     this.#metadata = new SingleVoterLog({ metadataLogDir: logDirPath, nodeId: this.nodeId, log: this.log })
     this.#metadata.onCommit((batch) => this.#onCommitted(batch))
@@ -197,6 +196,13 @@ export class Broker {
     })
   }
 
+  /** Wakes long-polling fetches of the partition behind `handle`. */
+  #notifyMoved(handle: { key: string }): void {
+    for (const p of this.#replicas!.hosted()) {
+      if (p.handle.key === handle.key) this.#waiters.notify(partitionKey(p.topicId, p.partition))
+    }
+  }
+
   #waitForOffset(offset: number): Promise<void> {
     if (this.#appliedOffset >= offset) return Promise.resolve()
     return new Promise((resolve) => this.#offsetWaiters.push({ offset, resolve }))
@@ -215,11 +221,8 @@ export class Broker {
     await this.#replicas?.close().catch((err: unknown) => this.log.error({ err }, 'closing partitions failed'))
     this.#checkpoints?.writeNow()
     await this.#metadata?.close()
-    this.#logDir?.close()
-    if (this.#pool) {
-      if (this.#sharedPool) await this.#pool.release()
-      else await this.#pool.stop()
-    }
+    await this.#pool?.stop()
+    this.#logDir?.markCleanShutdown()
     if (this.#ownsDataDir) rmSync(this.#ownsDataDir, { recursive: true, force: true })
     this.log.info({ nodeId: this.nodeId }, 'Samsa broker stopped')
   }

@@ -11,7 +11,7 @@ import type { MetadataImage } from '../metadata/image.ts'
 import { effectiveTopicConfig } from '../metadata/topic-config.ts'
 import type { BrokerConfig } from '../config/broker-config.ts'
 import type { LogConfig } from '../storage/partition-log.ts'
-import type { PartitionHandle, ShardPool, Watermarks } from '../runtime/shard-pool.ts'
+import type { PartitionHandle, PartitionHost, Watermarks } from './partition-host.ts'
 import { join } from 'node:path'
 
 export interface HostedPartition {
@@ -33,7 +33,7 @@ export function partitionKey(topicId: string, partition: number): string {
 }
 
 export class ReplicaService {
-  readonly #pool: ShardPool
+  readonly #pool: PartitionHost
   readonly #owner: string
   readonly #logDir: string
   readonly #config: BrokerConfig
@@ -42,7 +42,7 @@ export class ReplicaService {
   readonly #hosted = new Map<string, HostedPartition>()
   #reconciling: Promise<void> = Promise.resolve()
 
-  constructor(o: { pool: ShardPool; owner: string; logDir: string; config: BrokerConfig; log: Logger; checkpoints: StartupCheckpoints }) {
+  constructor(o: { pool: PartitionHost; owner: string; logDir: string; config: BrokerConfig; log: Logger; checkpoints: StartupCheckpoints }) {
     this.#pool = o.pool
     this.#owner = o.owner
     this.#logDir = o.logDir
@@ -51,7 +51,7 @@ export class ReplicaService {
     this.#checkpoints = o.checkpoints
   }
 
-  get pool(): ShardPool {
+  get pool(): PartitionHost {
     return this.#pool
   }
 

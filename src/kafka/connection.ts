@@ -72,6 +72,8 @@ export class Connection implements ConnectionInfo {
   #closed = false
   /** Chunks that arrived while reads were held (pause() does not stop an in-progress 'data' delivery). */
   #stash: Buffer[] = []
+  /** True while a chunk is being framed: a response settling synchronously must not start framing later bytes first. */
+  #consuming = false
 
   constructor(socket: Socket, listenerName: string, dispatcher: FrameDispatcher, pool: RequestMemoryPool, limits: ConnectionLimits, log: Logger) {
     this.#socket = socket
@@ -131,16 +133,17 @@ export class Connection implements ConnectionInfo {
       this.#socket.pause()
       return
     }
+    if (this.#consuming) return
     // Process what arrived while held before reading more, to keep arrival order.
     while (this.#stash.length > 0 && !this.#readsBlocked() && !this.#closed) {
       this.#consume(this.#stash.shift()!)
     }
-    if (!this.#readsBlocked() && !this.#closed) this.#socket.resume()
+    if (!this.#readsBlocked() && !this.#closed && this.#stash.length === 0) this.#socket.resume()
   }
 
   #onData(chunk: Buffer): void {
     if (this.#closed) return
-    if (this.#stash.length > 0 || this.#readsBlocked()) {
+    if (this.#stash.length > 0 || this.#readsBlocked() || this.#consuming) {
       this.#stash.push(chunk)
       this.#socket.pause()
       return
@@ -150,6 +153,16 @@ export class Connection implements ConnectionInfo {
 
   /** Frames as much of `chunk` as limits allow; the rest goes back to the stash. */
   #consume(chunk: Buffer): void {
+    this.#consuming = true
+    try {
+      this.#frameChunk(chunk)
+    } finally {
+      this.#consuming = false
+    }
+    if (this.#stash.length > 0) this.#updateFlow()
+  }
+
+  #frameChunk(chunk: Buffer): void {
     let at = 0
     while (at < chunk.length && !this.#closed) {
       if (this.#frame === null) {

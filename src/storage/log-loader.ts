@@ -61,6 +61,8 @@ export interface LoadedLog {
   logEndOffset: number
   recoveryPoint: number
   logStartOffset: number
+  /** A producer snapshot exists at exactly the log end offset (nothing to write at close if nothing changes). */
+  snapshotAtEnd: boolean
 }
 
 /** Base offsets of the `.log` files in `dir`, ascending; leftovers of interrupted operations are removed. */
@@ -85,7 +87,7 @@ export function loadLog(o: LoadOptions): LoadedLog {
     fsyncDirectory(o.dir)
     o.producerState.clear()
     o.epochCache.truncateFromEnd(base)
-    return { segments: [segment], logEndOffset: base, recoveryPoint: base, logStartOffset: base }
+    return { segments: [segment], logEndOffset: base, recoveryPoint: base, logStartOffset: base, snapshotAtEnd: false }
   }
   const segments = files.map((f) => LogSegment.existing(o.dir, f.baseOffset, o.fds, o.indexIntervalBytes, f.size))
   let recoverFrom = segments.length // index of the first segment to recover
@@ -100,8 +102,8 @@ export function loadLog(o: LoadOptions): LoadedLog {
   const logStartOffset = Math.min(Math.max(o.logStartOffset ?? 0, segments[0]!.baseOffset), logEndOffset)
   o.epochCache.truncateFromEnd(logEndOffset)
   o.epochCache.truncateFromStart(logStartOffset)
-  rebuildProducerState(o, segments, logEndOffset)
-  return { segments, logEndOffset, recoveryPoint: Math.min(o.recoveryPoint, logEndOffset), logStartOffset }
+  const snapshotAtEnd = rebuildProducerState(o, segments, logEndOffset)
+  return { segments, logEndOffset, recoveryPoint: Math.min(o.recoveryPoint, logEndOffset), logStartOffset, snapshotAtEnd }
 }
 
 function recoverSegments(o: LoadOptions, segments: LogSegment[], from: number): void {
@@ -116,10 +118,8 @@ function recoverSegments(o: LoadOptions, segments: LogSegment[], from: number): 
     if (result.truncatedBytes > 0 || (!isLast && segments[i + 1]!.baseOffset < segment.nextOffset)) {
       o.logger?.warn({ dir: o.dir, segment: segment.baseOffset, truncatedBytes: result.truncatedBytes, reason: result.reason }, 'truncated a torn log tail')
       // Everything after a damaged batch is unreachable: drop the later segments (Kafka does the same).
-      for (const later of segments.splice(i + 1)) deleteSegmentFiles(o.fds, later)
-      if (!isLast) segment.timeIndex.activate()
-      if (!isLast) segment.offsetIndex.activate()
-      reloadAsActive(segment, o.now)
+      for (const later of segments.splice(i + 1)) deleteSegmentFiles(later)
+      if (!isLast) reloadAsActive(segment, o.now)
       break
     }
   }
@@ -131,21 +131,20 @@ function reloadAsActive(segment: LogSegment, now: number): void {
   assert(ok, `segment ${segment.logPath} failed to load right after its recovery`)
 }
 
-export function deleteSegmentFiles(fds: FileHandleCache, segment: LogSegment): void {
+export function deleteSegmentFiles(segment: LogSegment): void {
   segment.close()
   for (const path of [segment.logPath, segment.offsetIndex.path, segment.timeIndex.path]) rmSync(path, { force: true })
 }
 
-/** Snapshot at or below the log end, then a header scan of the batches after it. */
-function rebuildProducerState(o: LoadOptions, segments: LogSegment[], logEndOffset: number): void {
+/** Snapshot at or below the log end, then a header scan of the batches after it. True if the snapshot was at the end. */
+function rebuildProducerState(o: LoadOptions, segments: LogSegment[], logEndOffset: number): boolean {
   const snapshotOffset = o.producerState.loadSnapshot(logEndOffset)
-  if (snapshotOffset === logEndOffset) return
+  if (snapshotOffset === logEndOffset) return true
   const from = Math.max(snapshotOffset, 0)
-  for (const segment of segments) {
-    if (segment.nextOffset <= from && segment !== segments.at(-1) && segment.baseOffset < from) {
-      const next = segments[segments.indexOf(segment) + 1]
-      if (next !== undefined && next.baseOffset <= from) continue
-    }
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i]!
+    const next = segments[i + 1]
+    if (next !== undefined && next.baseOffset <= from) continue // every batch of this segment is below `from`
     const start = segment.findBatch(from)
     if (start === null) continue
     scanBatchHeaders(o.fds.get(segment.logPath), start.position, segment.size, (buf, p) => {
@@ -157,4 +156,5 @@ function rebuildProducerState(o: LoadOptions, segments: LogSegment[], logEndOffs
       return true
     })
   }
+  return false
 }

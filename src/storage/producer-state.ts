@@ -128,11 +128,13 @@ export class ProducerStateManager {
     return first
   }
 
-  /** Forgets producers idle for `expirationMs` without an open transaction (producer.id.expiration.ms). */
-  removeExpired(now: number, expirationMs: number): void {
+  /** Forgets producers idle for `expirationMs` without an open transaction (producer.id.expiration.ms). True if any went. */
+  removeExpired(now: number, expirationMs: number): boolean {
+    const before = this.producers.size
     for (const [id, e] of this.producers) {
       if (e.currentTxnFirstOffset < 0 && now - e.lastTimestamp >= expirationMs) this.producers.delete(id)
     }
+    return this.producers.size !== before
   }
 
   clear(): void {

@@ -6,7 +6,7 @@
 import {
   LOG_OVERHEAD, RECORD_BATCH_OVERHEAD, baseOffsetOf, baseTimestampOf, batchSizeOf, compressionOf, isControl,
   isLogAppendTime, isTransactional, maxTimestampOf, partitionLeaderEpochOf, producerEpochOf, producerIdOf,
-  baseSequenceOf, recordCountOf, type CompressionType,
+  baseSequenceOf, lastOffsetDeltaOf, recordCountOf, type CompressionType,
 } from './record-batch.ts'
 
 export interface DecodedRecord {
@@ -19,6 +19,7 @@ export interface DecodedRecord {
 
 export interface DecodedBatch {
   baseOffset: number
+  lastOffsetDelta: number
   lastOffset: number
   partitionLeaderEpoch: number
   compression: CompressionType | undefined
@@ -95,7 +96,7 @@ export function decodeRecordBatch(buf: Buffer, pos: number): DecodedBatch {
     }
   }
   return {
-    baseOffset, lastOffset: baseOffset + buf.readInt32BE(pos + 23), partitionLeaderEpoch: partitionLeaderEpochOf(buf, pos),
+    baseOffset, lastOffsetDelta: lastOffsetDeltaOf(buf, pos), lastOffset: baseOffset + lastOffsetDeltaOf(buf, pos), partitionLeaderEpoch: partitionLeaderEpochOf(buf, pos),
     compression, isTransactional: isTransactional(buf, pos), isControl: isControl(buf, pos), logAppendTime: isLogAppendTime(buf, pos),
     producerId: producerIdOf(buf, pos), producerEpoch: producerEpochOf(buf, pos), baseSequence: baseSequenceOf(buf, pos),
     maxTimestamp: maxTimestampOf(buf, pos), records,

@@ -17,7 +17,7 @@ import { ErrorCode, errorCode, type InternalError } from '../error-map.ts'
 import { topicByName } from '../../metadata/image.ts'
 import type { RequestContext } from '../request-context.ts'
 import type { HostedPartition } from '../../broker/replica-service.ts'
-import type { ProduceItemResult } from '../../runtime/shard-pool.ts'
+import type { ProduceItemResult } from '../../broker/partition-host.ts'
 
 interface Slot {
   readonly response: PartitionProduceResponse

@@ -15,7 +15,7 @@ import { ErrorCode, errorCode, type InternalError } from '../error-map.ts'
 import { topicByName, type TopicImage } from '../../metadata/image.ts'
 import type { RequestContext } from '../request-context.ts'
 import { partitionKey, type HostedPartition } from '../../broker/replica-service.ts'
-import type { FetchItemResult } from '../../runtime/shard-pool.ts'
+import type { FetchItemResult } from '../../broker/partition-host.ts'
 
 const READ_COMMITTED = 1
 

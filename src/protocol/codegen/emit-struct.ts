@@ -25,7 +25,9 @@ function guarded(test: Cond, body: string[]): string[] {
 
 function combineStatements(test: string, a: string[], b: string[]): string[] {
   if (a.join('\n') === b.join('\n')) return a
-  return [...block(`if (${test})`, a), `else ${b[0]}`, ...b.slice(1)]
+  const head = block(`if (${test})`, a)
+  const last = head.length > 1 ? head.pop() + ' ' : ''
+  return [...head, `${last}else ${b[0]}`, ...b.slice(1)]
 }
 
 function combineExpressions(test: string, a: string, b: string): string {
@@ -63,43 +65,45 @@ export class StructEmitter {
 
   /**
    * For arrays whose elements are coded the same either way (structs, numbers), flexibility
-   * only switches the length prefix: return the test to pass as the `compact` argument.
+   * only switches the length prefix, so the flexibility test is passed as the `compact` argument.
    */
-  private flagOnlyFlexible(f: Field, ctx: VersionRange): string | null {
+  private flagOnlyFlexible(f: Field): boolean {
     const t = f.type
-    if (t.kind !== 'array') return null
-    if (t.element.kind === 'primitive' && (t.element.name === 'string' || t.element.name === 'bytes')) return null
+    if (t.kind !== 'array') return false
+    return !(t.element.kind === 'primitive' && (t.element.name === 'string' || t.element.name === 'bytes'))
+  }
+
+  private flexTest(f: Field, ctx: VersionRange): string {
     return String(cond(this.flexibleRange(f), ctx))
   }
 
   /** Expression reading f, for callers whose version is within ctx (f present in all of ctx). */
   private readExpr(f: Field, ctx: VersionRange, forceFlexible = false): string {
-    const byNullable = (flexible: string) => (c: VersionRange) =>
+    // flexible === null: pass the flexibility test (narrowed to each branch) as the compact flag.
+    const byNullable = (flexible: string | null) => (c: VersionRange) =>
       choose(
         f.nullableVersions,
         c,
-        () => readLeaf(f, flexible, true, this.imports),
-        () => readLeaf(f, flexible, false, this.imports),
+        (c2) => readLeaf(f, flexible ?? this.flexTest(f, c2), true, this.imports),
+        (c2) => readLeaf(f, flexible ?? this.flexTest(f, c2), false, this.imports),
         combineExpressions,
       )
     if (forceFlexible) return byNullable('true')(ctx)
-    const flexTest = this.flagOnlyFlexible(f, ctx)
-    if (flexTest !== null) return byNullable(flexTest)(ctx)
+    if (this.flagOnlyFlexible(f)) return byNullable(null)(ctx)
     return choose(this.flexibleRange(f), ctx, byNullable('true'), byNullable('false'), combineExpressions)
   }
 
   private writeStatements(f: Field, v: string, ctx: VersionRange, forceFlexible = false): string[] {
-    const byNullable = (flexible: string) => (c: VersionRange) =>
+    const byNullable = (flexible: string | null) => (c: VersionRange) =>
       choose(
         f.nullableVersions,
         c,
-        () => writeLeaf(f, v, flexible, true, this.imports),
-        () => writeLeaf(f, v, flexible, false, this.imports),
+        (c2) => writeLeaf(f, v, flexible ?? this.flexTest(f, c2), true, this.imports),
+        (c2) => writeLeaf(f, v, flexible ?? this.flexTest(f, c2), false, this.imports),
         combineStatements,
       )
     if (forceFlexible) return byNullable('true')(ctx)
-    const flexTest = this.flagOnlyFlexible(f, ctx)
-    if (flexTest !== null) return byNullable(flexTest)(ctx)
+    if (this.flagOnlyFlexible(f)) return byNullable(null)(ctx)
     return choose(this.flexibleRange(f), ctx, byNullable('true'), byNullable('false'), combineStatements)
   }
 

@@ -54,8 +54,7 @@ export function encodeDeletableTopicResult(w: Writer, version: number, m: Deleta
   if (version >= 4) {
     if (version >= 6) w.compactNullableString(m.name)
     else w.compactString(required(m.name, 'name'))
-  }
-  else w.string(required(m.name, 'name'))
+  } else w.string(required(m.name, 'name'))
   if (version >= 6) w.uuid(m.topicId)
   w.int16(m.errorCode)
   if (version >= 5) w.compactNullableString(m.errorMessage)

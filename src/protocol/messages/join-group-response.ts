@@ -46,8 +46,7 @@ export function encodeJoinGroupResponse(w: Writer, version: number, m: JoinGroup
   if (version >= 6) {
     if (version >= 7) w.compactNullableString(m.protocolName)
     else w.compactString(required(m.protocolName, 'protocolName'))
-  }
-  else w.string(required(m.protocolName, 'protocolName'))
+  } else w.string(required(m.protocolName, 'protocolName'))
   if (version >= 6) w.compactString(m.leader)
   else w.string(m.leader)
   if (version >= 9) w.bool(m.skipAssignment)

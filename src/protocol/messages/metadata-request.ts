@@ -19,7 +19,7 @@ export interface MetadataRequestTopic {
 
 export function decodeMetadataRequest(r: Reader, version: number): MetadataRequest {
   const m: MetadataRequest = {
-    topics: version >= 1 ? r.nullableArray(version >= 9, decodeMetadataRequestTopic, version) : r.array(version >= 9, decodeMetadataRequestTopic, version),
+    topics: version >= 1 ? r.nullableArray(version >= 9, decodeMetadataRequestTopic, version) : r.array(false, decodeMetadataRequestTopic, version),
     allowAutoTopicCreation: version >= 4 ? r.bool() : true,
     includeClusterAuthorizedOperations: version >= 8 && version <= 10 ? r.bool() : false,
     includeTopicAuthorizedOperations: version >= 8 ? r.bool() : false,
@@ -30,7 +30,7 @@ export function decodeMetadataRequest(r: Reader, version: number): MetadataReque
 
 export function encodeMetadataRequest(w: Writer, version: number, m: MetadataRequest): void {
   if (version >= 1) w.nullableArray(version >= 9, m.topics, encodeMetadataRequestTopic, version)
-  else w.array(version >= 9, required(m.topics, 'topics'), encodeMetadataRequestTopic, version)
+  else w.array(false, required(m.topics, 'topics'), encodeMetadataRequestTopic, version)
   if (version >= 4) w.bool(m.allowAutoTopicCreation)
   if (version >= 8 && version <= 10) w.bool(m.includeClusterAuthorizedOperations)
   if (version >= 8) w.bool(m.includeTopicAuthorizedOperations)
@@ -60,8 +60,7 @@ export function encodeMetadataRequestTopic(w: Writer, version: number, m: Metada
   if (version >= 9) {
     if (version >= 10) w.compactNullableString(m.name)
     else w.compactString(required(m.name, 'name'))
-  }
-  else w.string(required(m.name, 'name'))
+  } else w.string(required(m.name, 'name'))
   if (version >= 9) w.uvarint(0)
 }
 

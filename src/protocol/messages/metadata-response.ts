@@ -127,8 +127,7 @@ export function encodeMetadataResponseTopic(w: Writer, version: number, m: Metad
   if (version >= 9) {
     if (version >= 12) w.compactNullableString(m.name)
     else w.compactString(required(m.name, 'name'))
-  }
-  else w.string(required(m.name, 'name'))
+  } else w.string(required(m.name, 'name'))
   if (version >= 10) w.uuid(m.topicId)
   if (version >= 1) w.bool(m.isInternal)
   w.array(version >= 9, m.partitions, encodeMetadataResponsePartition, version)

@@ -31,7 +31,7 @@ export interface OffsetFetchRequestTopics {
 export function decodeOffsetFetchRequest(r: Reader, version: number): OffsetFetchRequest {
   const m: OffsetFetchRequest = {
     groupId: version <= 7 ? (version >= 6 ? r.compactString() : r.string()) : '',
-    topics: version <= 7 ? (version >= 2 ? r.nullableArray(version >= 6, decodeOffsetFetchRequestTopic, version) : r.array(version >= 6, decodeOffsetFetchRequestTopic, version)) : [],
+    topics: version <= 7 ? (version >= 2 ? r.nullableArray(version >= 6, decodeOffsetFetchRequestTopic, version) : r.array(false, decodeOffsetFetchRequestTopic, version)) : [],
     groups: version >= 8 ? r.array(true, decodeOffsetFetchRequestGroup, version) : [],
     requireStable: version >= 7 ? r.bool() : false,
   }
@@ -46,7 +46,7 @@ export function encodeOffsetFetchRequest(w: Writer, version: number, m: OffsetFe
   }
   if (version <= 7) {
     if (version >= 2) w.nullableArray(version >= 6, m.topics, encodeOffsetFetchRequestTopic, version)
-    else w.array(version >= 6, required(m.topics, 'topics'), encodeOffsetFetchRequestTopic, version)
+    else w.array(false, required(m.topics, 'topics'), encodeOffsetFetchRequestTopic, version)
   }
   if (version >= 8) w.array(true, m.groups, encodeOffsetFetchRequestGroup, version)
   if (version >= 7) w.bool(m.requireStable)

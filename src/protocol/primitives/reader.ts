@@ -85,6 +85,19 @@ export class Reader {
 
   /** Unsigned varint of at most 5 bytes (32 bits), as Kafka's ByteUtils.readUnsignedVarint. */
   uvarint(): number {
+    // Fast path: lengths and tag counts are almost always a single byte.
+    const at = this.offset
+    if (at < this.end) {
+      const b = this.buf[at]!
+      if (b < 0x80) {
+        this.offset = at + 1
+        return b
+      }
+    }
+    return this.uvarintSlow()
+  }
+
+  private uvarintSlow(): number {
     const buf = this.buf
     let value = 0
     let shift = 0
@@ -235,6 +248,7 @@ export class Reader {
 
   skipTaggedFields(): void {
     const count = this.uvarint()
+    if (count === 0) return
     for (let i = 0; i < count; i++) {
       this.uvarint()
       this.offset = this.tagEnd()

@@ -46,10 +46,18 @@ export class Network {
     this.#cut.add(link(from, to))
   }
 
-  /** Splits the nodes into two random groups that cannot talk to each other. */
-  partitionSymmetric(ids: readonly NodeId[]): string {
+  /**
+   * Splits the nodes into two groups that cannot talk to each other. With a
+   * `leader`, half the time it is cut off with at most one follower, which
+   * strands uncommitted entries on the minority side (the hard case for §5.4).
+   */
+  partitionSymmetric(ids: readonly NodeId[], leader: NodeId): string {
     this.heal()
-    const side = ids.filter(() => this.#rng.chance(0.5))
+    let side = ids.filter(() => this.#rng.chance(0.5))
+    if (leader !== 0 && this.#rng.chance(0.5)) {
+      const buddy = this.#rng.chance(0.5) ? this.#rng.pick(ids.filter((x) => x !== leader)) : leader
+      side = [...new Set([leader, buddy])]
+    }
     for (const a of ids) {
       for (const b of ids) if (side.includes(a) !== side.includes(b)) this.cut(a, b)
     }

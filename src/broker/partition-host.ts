@@ -1,0 +1,70 @@
+/**
+ * What the broker needs from whatever hosts its partition actors: the shard pool of worker
+ * threads (src/runtime) — or, until it is wired in, the inline host. Results are values.
+ */
+import type { AppendError, LogConfig } from '../storage/partition-log.ts'
+
+export interface PartitionHandle {
+  readonly shard: number
+  readonly slot: number
+  /** Unique per (owner, topic id, partition): a re-created topic gets a new key. */
+  readonly key: string
+}
+
+export interface Watermarks {
+  readonly logStartOffset: number
+  readonly highWatermark: number
+  readonly lastStableOffset: number
+  readonly logEndOffset: number
+  readonly leaderEpoch: number
+  readonly recoveryPoint: number
+}
+
+export interface PartitionSpec {
+  readonly owner: string
+  readonly dir: string
+  readonly topic: string
+  readonly partition: number
+  readonly topicId: string
+  readonly leaderEpoch: number
+  readonly config: LogConfig
+  readonly recoveryPoint: number
+  readonly cleanShutdown: boolean
+  readonly logStartOffset?: number
+}
+
+export type HostError =
+  | AppendError | 'not_leader_or_follower' | 'fenced_leader_epoch' | 'unknown_leader_epoch'
+  | 'offset_out_of_range' | 'shard_unavailable' | 'request_timed_out'
+
+export type ProduceItemResult =
+  | { readonly ok: { baseOffset: number; lastOffset: number; logAppendTime: number; logStartOffset: number } }
+  | { readonly error: HostError; readonly message?: string }
+
+export type FetchItemResult =
+  | { readonly ok: { records: Buffer; highWatermark: number; lastStableOffset: number; logStartOffset: number; abortedTransactions?: { producerId: number; firstOffset: number }[] } }
+  | { readonly error: HostError; readonly watermarks?: Watermarks }
+
+export interface FetchItem {
+  readonly handle: PartitionHandle
+  readonly fetchOffset: number
+  readonly maxBytes: number
+  readonly isolation: 'read_uncommitted' | 'read_committed'
+  readonly currentLeaderEpoch: number
+  readonly minOneBatch: boolean
+}
+
+export interface PartitionHost {
+  createPartition(spec: PartitionSpec): Promise<PartitionHandle>
+  updatePartition(handle: PartitionHandle, change: { leaderEpoch?: number; config?: LogConfig }): Promise<void>
+  deletePartition(handle: PartitionHandle): Promise<string>
+  closeOwner(owner: string): Promise<void>
+  produce(shard: number, items: readonly { handle: PartitionHandle; records: Buffer }[], timeoutMs: number): Promise<ProduceItemResult[]>
+  fetch(shard: number, items: readonly FetchItem[], timeoutMs: number): Promise<FetchItemResult[]>
+  watermarks(handle: PartitionHandle): Watermarks
+  listOffsetByTime(handle: PartitionHandle, timestamp: number): Promise<{ ok: { offset: number; timestamp: number; leaderEpoch: number } | null } | { error: HostError }>
+  offsetForLeaderEpoch(handle: PartitionHandle, epoch: number): Promise<{ ok: { leaderEpoch: number; endOffset: number } } | { error: HostError }>
+  onWatermarksMoved(listener: (handles: readonly PartitionHandle[]) => void): () => void
+  isSaturated(shard: number): boolean
+  onDrain(shard: number, cb: () => void): void
+}

@@ -1,0 +1,208 @@
+/**
+ * One partition replica on a shard worker: the only code that touches the partition's files.
+ * It owns the PartitionLog and the replica's state (topic id, partition, leader epoch, role) and
+ * answers produce/fetch items with values, never exceptions.
+ *
+ * Identity: an actor is keyed by (owner id, topic id, partition). The owner is the broker
+ * instance (several brokers can share one process's shard workers, each with its own log dir);
+ * the topic id makes a topic deleted and re-created under the same name a different actor, so
+ * in-flight writes for the old topic can never land in the new one. On the wire an actor is named
+ * by `actorId`, a number the pool never reuses.
+ *
+ * Replication seam: every replica is a leader with ISR = {self} for now, but the high watermark
+ * is decided by a HighWatermarkPolicy, not here; ISR replication supplies another policy.
+ */
+import type { FileHandleCache } from '../storage/file-handles.ts'
+import type { LoaderLogger } from '../storage/log-loader.ts'
+import { PartitionLog, type LogConfig } from '../storage/partition-log.ts'
+import type { WireFetchResult, WireProduceResult } from '../runtime/protocol.ts'
+import type { Watermarks } from '../runtime/watermark-table.ts'
+
+/** Decides the high watermark after the local log changed. */
+export interface HighWatermarkPolicy {
+  highWatermark(log: { readonly logEndOffset: number; readonly highWatermark: number }): number
+}
+
+/** A leader whose ISR is itself: everything written locally is fully replicated. */
+export const soleReplicaPolicy: HighWatermarkPolicy = Object.freeze({
+  highWatermark: (log: { readonly logEndOffset: number }) => log.logEndOffset,
+})
+
+export type ReplicaRole = 'leader' | 'follower'
+
+export interface PartitionActorSpec {
+  readonly actorId: number
+  readonly slot: number
+  readonly owner: string
+  readonly dir: string
+  readonly topic: string
+  readonly partition: number
+  readonly topicId: string
+  readonly leaderEpoch: number
+  readonly config: LogConfig
+  readonly recoveryPoint: number
+  readonly cleanShutdown: boolean
+  readonly logStartOffset?: number
+}
+
+export interface ActorDeps {
+  readonly fds: FileHandleCache
+  readonly now: () => number
+  readonly logger?: LoaderLogger
+  readonly policy?: HighWatermarkPolicy
+}
+
+export function actorKey(owner: string, topicId: string, partition: number): string {
+  return `${owner}/${topicId}/${partition}`
+}
+
+export type EpochError = 'fenced_leader_epoch' | 'unknown_leader_epoch'
+
+/** Kafka's current_leader_epoch check: -1 skips it; older is fenced, newer is not known here yet. */
+export function checkLeaderEpoch(requested: number, ours: number): EpochError | null {
+  if (requested === -1 || requested === ours) return null
+  return requested < ours ? 'fenced_leader_epoch' : 'unknown_leader_epoch'
+}
+
+export class PartitionActor {
+  readonly actorId: number
+  readonly slot: number
+  readonly owner: string
+  readonly topicId: string
+  readonly partition: number
+  readonly #log: PartitionLog
+  readonly #policy: HighWatermarkPolicy
+  #leaderEpoch: number
+  #role: ReplicaRole = 'leader'
+  #flushIntervalMs: number
+
+  private constructor(spec: PartitionActorSpec, log: PartitionLog, policy: HighWatermarkPolicy) {
+    this.actorId = spec.actorId
+    this.slot = spec.slot
+    this.owner = spec.owner
+    this.topicId = spec.topicId
+    this.partition = spec.partition
+    this.#log = log
+    this.#policy = policy
+    this.#leaderEpoch = spec.leaderEpoch
+    this.#flushIntervalMs = spec.config.flushIntervalMs
+  }
+
+  /** Opens (and recovers, after an unclean stop) the partition's log. Throws what PartitionLog.open throws. */
+  static open(spec: PartitionActorSpec, deps: ActorDeps): PartitionActor {
+    const log = PartitionLog.open({
+      dir: spec.dir, topic: spec.topic, partition: spec.partition, topicId: spec.topicId, config: spec.config, now: deps.now,
+      recoveryPoint: spec.recoveryPoint, cleanShutdown: spec.cleanShutdown, fds: deps.fds,
+      ...(spec.logStartOffset === undefined ? {} : { logStartOffset: spec.logStartOffset }),
+      ...(deps.logger === undefined ? {} : { logger: deps.logger }),
+    })
+    const actor = new PartitionActor(spec, log, deps.policy ?? soleReplicaPolicy)
+    // Becoming leader: the epoch (from the metadata image) starts at the current LEO.
+    if (log.leaderEpoch < spec.leaderEpoch) log.assignLeaderEpoch(spec.leaderEpoch)
+    actor.#advanceHighWatermark()
+    return actor
+  }
+
+  get key(): string {
+    return actorKey(this.owner, this.topicId, this.partition)
+  }
+
+  get leaderEpoch(): number {
+    return this.#leaderEpoch
+  }
+
+  get role(): ReplicaRole {
+    return this.#role
+  }
+
+  get flushIntervalMs(): number {
+    return this.#flushIntervalMs
+  }
+
+  watermarks(): Watermarks {
+    const l = this.#log
+    return {
+      logStartOffset: l.logStartOffset, highWatermark: l.highWatermark, lastStableOffset: l.lastStableOffset,
+      logEndOffset: l.logEndOffset, leaderEpoch: this.#leaderEpoch, recoveryPoint: l.recoveryPoint,
+    }
+  }
+
+  /** A leader-epoch bump from the metadata image (a lower one is stale and ignored) and/or a topic config change. */
+  update(change: { leaderEpoch?: number; config?: LogConfig }): void {
+    if (change.leaderEpoch !== undefined && change.leaderEpoch > this.#leaderEpoch) {
+      this.#leaderEpoch = change.leaderEpoch
+      this.#log.assignLeaderEpoch(change.leaderEpoch)
+    }
+    if (change.config !== undefined) {
+      this.#log.updateConfig(change.config)
+      this.#flushIntervalMs = change.config.flushIntervalMs
+    }
+  }
+
+  /** Appends one produced batch (stamped in place) and moves the high watermark per the policy. */
+  produce(records: Buffer): WireProduceResult {
+    if (this.#role !== 'leader') return { error: 'not_leader_or_follower' }
+    const r = this.#log.append(records, this.#leaderEpoch)
+    if ('error' in r) return r.message === undefined ? { error: r.error } : { error: r.error, message: r.message }
+    this.#advanceHighWatermark()
+    return { ok: r.ok }
+  }
+
+  /** Reads whole batches below the HW (read_committed: the LSO); the Buffer owns its ArrayBuffer. */
+  fetch(fetchOffset: number, maxBytes: number, readCommitted: boolean, currentLeaderEpoch: number, minOneBatch: boolean): WireFetchResult {
+    if (this.#role !== 'leader') return { error: 'not_leader_or_follower' }
+    const epochError = checkLeaderEpoch(currentLeaderEpoch, this.#leaderEpoch)
+    if (epochError !== null) return { error: epochError }
+    const l = this.#log
+    const read = l.read(fetchOffset, maxBytes, readCommitted ? l.lastStableOffset : l.highWatermark, minOneBatch)
+    if ('error' in read) return { error: read.error, watermarks: this.watermarks() }
+    const records = read.records
+    return {
+      ok: {
+        buffer: records.buffer as ArrayBuffer, byteOffset: records.byteOffset, byteLength: records.byteLength,
+        highWatermark: l.highWatermark, lastStableOffset: l.lastStableOffset, logStartOffset: l.logStartOffset,
+      },
+    }
+  }
+
+  offsetForTimestamp(timestamp: number): { offset: number; timestamp: number; leaderEpoch: number } | null {
+    const found = this.#log.offsetForTimestamp(timestamp)
+    return found === null ? null : { offset: found.offset, timestamp: found.timestamp, leaderEpoch: found.leaderEpoch }
+  }
+
+  endOffsetForEpoch(epoch: number): { leaderEpoch: number; endOffset: number } {
+    return this.#log.endOffsetForEpoch(epoch)
+  }
+
+  needsFlush(now: number): boolean {
+    return this.#log.needsFlush(now)
+  }
+
+  /** True while written bytes are not yet fsynced. */
+  get hasUnflushed(): boolean {
+    return this.#log.recoveryPoint < this.#log.logEndOffset
+  }
+
+  flush(): void {
+    this.#log.flush()
+  }
+
+  expireProducers(now: number): void {
+    this.#log.expireProducers(now)
+  }
+
+  /** Clean close: flush, producer snapshot, fds released. */
+  close(): void {
+    this.#log.close()
+  }
+
+  /** Closes and renames the directory for deletion; returns the new path. */
+  renameForDelete(): string {
+    return this.#log.renameForDelete()
+  }
+
+  #advanceHighWatermark(): void {
+    const hw = this.#policy.highWatermark(this.#log)
+    if (hw !== this.#log.highWatermark) this.#log.setHighWatermark(hw)
+  }
+}

@@ -1,0 +1,420 @@
+/**
+ * The log of one partition replica: segments, indexes, leader epochs, producer state.
+ *
+ * Synchronous and single-owner: exactly one thread (a shard worker's partition actor, or the
+ * main thread for the metadata log) calls it, with `node:fs` sync calls only. Time comes from
+ * the injected `now()`. Operating errors are returned as values; only `open` throws, when a
+ * directory belongs to another topic id.
+ *
+ * Acknowledgement rule: `append` returns after writeSync of every byte, so a process crash
+ * (kill -9) after it returns loses nothing; fsync is `flush()`, run by a group-commit scheduler.
+ *
+ * Offsets: logStartOffset <= highWatermark <= logEndOffset, lastStableOffset <= highWatermark.
+ * They coincide on a single replica but stay distinct values (replication moves them apart).
+ */
+import { renameSync } from 'node:fs'
+import { randomUUID } from 'node:crypto'
+import { basename, dirname } from 'node:path'
+import { mkdirSync } from 'node:fs'
+import { AssertionError, assert, assertSafeInteger } from '../lib/assert.ts'
+import { fsyncDirectory } from './checkpoint-file.ts'
+import type { FileHandleCache } from './file-handles.ts'
+import { LeaderEpochCache } from './leader-epoch-cache.ts'
+import { checkPartitionMetadata, deleteSegmentFiles, loadLog, type LoaderLogger } from './log-loader.ts'
+import { ProducerStateManager, lastSequenceOf } from './producer-state.ts'
+import {
+  LOG_OVERHEAD, baseOffsetOf, baseSequenceOf, batchSizeOf, checkBatchFraming, isControl, isTransactional,
+  lastOffsetDeltaOf, lastOffsetOf, maxTimestampOf, partitionLeaderEpochOf, producerEpochOf, producerIdOf,
+  setLogAppendTime, setMaxTimestamp, stampBatch, validateProducedRecords, type BatchSummary,
+} from './record-batch.ts'
+import { INT32_MAX, LogSegment, type TimestampAndOffset } from './segment.ts'
+import type { AppendError, AppendResult, LogConfig } from './log-config.ts'
+
+export { DEFAULT_LOG_CONFIG, type AppendError, type AppendResult, type LogConfig } from './log-config.ts'
+
+export type AppendOutcome = { ok: AppendResult } | { error: AppendError; message?: string }
+export type ReadOutcome = { error: 'offset_out_of_range' } | { records: Buffer }
+
+export interface PartitionLogOptions {
+  dir: string
+  topic: string
+  partition: number
+  topicId: string
+  config: LogConfig
+  now: () => number
+  recoveryPoint: number
+  cleanShutdown: boolean
+  logStartOffset?: number
+  fds: FileHandleCache
+  logger?: LoaderLogger
+}
+
+const LEADER_EPOCH_CHECKPOINT = 'leader-epoch-checkpoint'
+
+export class PartitionLog {
+  readonly topic: string
+  readonly partition: number
+  readonly topicId: string
+  private dir: string
+  private config: LogConfig
+  private readonly now: () => number
+  private readonly fds: FileHandleCache
+  private readonly logger: LoaderLogger | undefined
+  private readonly segments: LogSegment[]
+  private readonly epochs: LeaderEpochCache
+  private readonly producers: ProducerStateManager
+  private leo: number
+  private hw: number
+  private startOffset: number
+  private flushedTo: number
+  private unflushedMessages = 0
+  private lastFlushTime: number
+  /** A new segment file exists whose directory entry is not fsynced yet. */
+  private dirNeedsSync = false
+  /** Set after a failed write: the log refuses appends until reopened (Kafka takes the log dir offline). */
+  private failed = false
+  private closed = false
+  /** The offset of the producer snapshot that matches the current producer state, or -1. */
+  private snapshotOffset: number
+
+  private constructor(o: PartitionLogOptions, epochs: LeaderEpochCache, producers: ProducerStateManager) {
+    this.topic = o.topic
+    this.partition = o.partition
+    this.topicId = o.topicId
+    this.dir = o.dir
+    this.config = o.config
+    this.now = o.now
+    this.fds = o.fds
+    this.logger = o.logger
+    this.epochs = epochs
+    this.producers = producers
+    const loaded = loadLog({
+      dir: o.dir, fds: o.fds, indexIntervalBytes: o.config.indexIntervalBytes, now: o.now(), recoveryPoint: o.recoveryPoint,
+      cleanShutdown: o.cleanShutdown, logStartOffset: o.logStartOffset, epochCache: epochs, producerState: producers, logger: o.logger,
+    })
+    this.segments = loaded.segments
+    this.leo = loaded.logEndOffset
+    this.startOffset = loaded.logStartOffset
+    this.flushedTo = loaded.recoveryPoint
+    // Until replication says otherwise, nothing above the log start is known committed.
+    this.hw = loaded.logStartOffset
+    this.lastFlushTime = o.now()
+    this.snapshotOffset = loaded.snapshotAtEnd ? loaded.logEndOffset : -1
+  }
+
+  /** Creates or opens `<logDir>/<topic>-<n>` (see the module comment). Throws if the directory belongs to another topic id. */
+  static open(o: PartitionLogOptions): PartitionLog {
+    assertSafeInteger(o.recoveryPoint, 'recovery point')
+    mkdirSync(o.dir, { recursive: true })
+    checkPartitionMetadata(o.dir, o.topicId)
+    const epochs = LeaderEpochCache.load(`${o.dir}/${LEADER_EPOCH_CHECKPOINT}`, (m) => o.logger?.warn({ dir: o.dir }, m))
+    return new PartitionLog(o, epochs, new ProducerStateManager(o.dir))
+  }
+
+  get logStartOffset(): number {
+    return this.startOffset
+  }
+  get logEndOffset(): number {
+    return this.leo
+  }
+  get highWatermark(): number {
+    return this.hw
+  }
+  /** min(first offset of an open transaction, high watermark). */
+  get lastStableOffset(): number {
+    const unstable = this.producers.firstUnstableOffset()
+    return unstable >= 0 && unstable < this.hw ? unstable : this.hw
+  }
+  get recoveryPoint(): number {
+    return this.flushedTo
+  }
+  get leaderEpoch(): number {
+    return this.epochs.latestEpoch
+  }
+  get directory(): string {
+    return this.dir
+  }
+  get sizeBytes(): number {
+    let size = 0
+    for (const s of this.segments) size += s.size
+    return size
+  }
+  segmentCount(): number {
+    return this.segments.length
+  }
+  /** Topic config changes (DescribeConfigs/AlterConfigs) apply to later appends and rolls. */
+  updateConfig(config: LogConfig): void {
+    this.config = config
+  }
+
+  setHighWatermark(offset: number): void {
+    assert(offset >= this.startOffset && offset <= this.leo, `high watermark ${offset} outside [${this.startOffset}, ${this.leo}]`)
+    this.hw = offset
+  }
+
+  /** Records (epoch, LEO) before the first append of a new leader epoch; durable when this returns. */
+  assignLeaderEpoch(epoch: number): void {
+    this.epochs.assign(epoch, this.leo)
+  }
+
+  endOffsetForEpoch(epoch: number): { leaderEpoch: number; endOffset: number } {
+    return this.epochs.endOffsetFor(epoch, this.leo)
+  }
+
+  /**
+   * Appends one produced batch as the leader: validate → producer checks → stamp offsets and
+   * leader epoch in place → writeSync → indexes → roll if needed. Nothing is appended on error.
+   * `records` may be modified in place (stamping) but is not kept.
+   */
+  append(records: Buffer, leaderEpoch: number): AppendOutcome {
+    assert(!this.closed, 'append to a closed log')
+    if (this.failed) return { error: 'kafka_storage_error', message: 'the log failed an earlier write' }
+    const validated = validateProducedRecords(records)
+    if ('error' in validated) return validated
+    const batch = validated.ok
+    const now = this.now()
+    const refused = this.checkLimits(batch, now)
+    if (refused !== null) return refused
+    const lastSeq = batch.producerId >= 0 ? lastSequenceOf(batch.baseSequence, batch.lastOffsetDelta) : -1
+    if (batch.producerId >= 0) {
+      const check = this.producers.check(batch.producerId, batch.producerEpoch, batch.baseSequence, lastSeq, batch.isTransactional)
+      if (check.kind === 'duplicate') {
+        return { ok: { baseOffset: check.firstOffset, lastOffset: check.lastOffset, logAppendTime: -1, logStartOffset: this.startOffset, duplicate: true } }
+      }
+      if (check.kind === 'error') return { error: check.error, message: check.message }
+    }
+    const baseOffset = this.leo
+    const lastOffset = baseOffset + batch.lastOffsetDelta
+    assertSafeInteger(lastOffset, 'last offset')
+    if (leaderEpoch > this.epochs.latestEpoch) this.epochs.assign(leaderEpoch, baseOffset)
+    stampBatch(records, 0, baseOffset, leaderEpoch)
+    let logAppendTime = -1
+    let maxTimestamp = batch.maxTimestamp
+    if (this.config.messageTimestampType === 'LogAppendTime') {
+      setLogAppendTime(records, 0, now)
+      logAppendTime = maxTimestamp = now
+    } else if (batch.compression === 'none' && batch.maxRecordTimestamp !== batch.maxTimestamp) {
+      setMaxTimestamp(records, 0, batch.maxRecordTimestamp) // AK corrects a producer's wrong maxTimestamp
+      maxTimestamp = batch.maxRecordTimestamp
+    }
+    if (!this.writeToActiveSegment(records, 0, batch.sizeInBytes, lastOffset, maxTimestamp, now)) {
+      return { error: 'kafka_storage_error', message: 'write to the segment failed' }
+    }
+    if (batch.producerId >= 0) {
+      this.producers.update(batch.producerId, batch.producerEpoch, batch.baseSequence, lastSeq, baseOffset, lastOffset, now, batch.isTransactional)
+    }
+    this.unflushedMessages += batch.recordCount
+    return { ok: { baseOffset, lastOffset, logAppendTime, logStartOffset: this.startOffset, duplicate: false } }
+  }
+
+  /** MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE and INVALID_TIMESTAMP, in AK's terms. */
+  private checkLimits(batch: BatchSummary, now: number): { error: AppendError; message: string } | null {
+    if (batch.sizeInBytes > this.config.maxMessageBytes) {
+      return { error: 'message_too_large', message: `batch of ${batch.sizeInBytes} bytes exceeds max.message.bytes ${this.config.maxMessageBytes}` }
+    }
+    if (batch.sizeInBytes > this.config.segmentBytes) {
+      return { error: 'record_list_too_large', message: `batch of ${batch.sizeInBytes} bytes exceeds segment.bytes ${this.config.segmentBytes}` }
+    }
+    if (this.config.messageTimestampType === 'CreateTime') {
+      const { minRecordTimestamp: min, maxRecordTimestamp: max } = batch
+      if ((min >= 0 && now - min > this.config.messageTimestampBeforeMaxMs) || (max >= 0 && max - now > this.config.messageTimestampAfterMaxMs)) {
+        return { error: 'invalid_timestamp', message: `record timestamps [${min}, ${max}] are outside the accepted range around ${now}` }
+      }
+    }
+    return null
+  }
+
+  /**
+   * Replication seam: appends batches whose offsets were assigned by the leader (or by a Raft
+   * leader for the metadata log). Checks framing and CRC of every batch and that offsets continue
+   * the log; producer state and leader epochs are taken from the batches without client checks.
+   */
+  appendAsFollower(records: Buffer): { ok: { lastOffset: number } } | { error: 'corrupt_message' | 'kafka_storage_error' | 'offset_out_of_order'; message?: string } {
+    assert(!this.closed, 'append to a closed log')
+    if (this.failed) return { error: 'kafka_storage_error' }
+    let expected = this.leo
+    for (let pos = 0; pos < records.length; pos += batchSizeOf(records, pos)) {
+      const problem = checkBatchFraming(records, pos, records.length)
+      if (problem !== null) return { error: 'corrupt_message', message: problem.message }
+      if (baseOffsetOf(records, pos) < expected) return { error: 'offset_out_of_order', message: `batch at ${baseOffsetOf(records, pos)} is below ${expected}` }
+      expected = lastOffsetOf(records, pos) + 1
+    }
+    const now = this.now()
+    for (let pos = 0; pos < records.length; pos += batchSizeOf(records, pos)) {
+      const size = batchSizeOf(records, pos)
+      const lastOffset = lastOffsetOf(records, pos)
+      this.epochs.assign(partitionLeaderEpochOf(records, pos), baseOffsetOf(records, pos))
+      if (!this.writeToActiveSegment(records, pos, size, lastOffset, maxTimestampOf(records, pos), now)) return { error: 'kafka_storage_error' }
+      const producerId = producerIdOf(records, pos)
+      if (producerId >= 0 && !isControl(records, pos)) {
+        const baseSeq = baseSequenceOf(records, pos)
+        this.producers.update(producerId, producerEpochOf(records, pos), baseSeq, lastSequenceOf(baseSeq, lastOffsetDeltaOf(records, pos)),
+          baseOffsetOf(records, pos), lastOffset, now, isTransactional(records, pos))
+      }
+      this.unflushedMessages += lastOffsetDeltaOf(records, pos) + 1
+    }
+    return { ok: { lastOffset: this.leo - 1 } }
+  }
+
+  /** Rolls if needed, writes, advances the LEO. False (and the log marked failed) on an I/O error. */
+  private writeToActiveSegment(buf: Buffer, pos: number, size: number, lastOffset: number, maxTimestamp: number, now: number): boolean {
+    try {
+      this.maybeRoll(size, baseOffsetOf(buf, pos), lastOffset, now)
+      this.activeSegment().append(buf, pos, size, lastOffset, maxTimestamp, now)
+    } catch (err) {
+      if (err instanceof AssertionError) throw err // our bug, not the disk's
+      this.failed = true
+      this.logger?.warn({ dir: this.dir, err }, 'log write failed; the partition refuses appends until reopened')
+      return false
+    }
+    this.leo = lastOffset + 1
+    return true
+  }
+
+  private activeSegment(): LogSegment {
+    return this.segments[this.segments.length - 1]!
+  }
+
+  /** Kafka's roll rule: segment.bytes would be exceeded, segment.ms elapsed, an index is full, or a relative offset would overflow int32. */
+  private maybeRoll(size: number, baseOffset: number, lastOffset: number, now: number): void {
+    const active = this.activeSegment()
+    if (lastOffset - active.baseOffset > INT32_MAX) {
+      // A follower batch far beyond the segment base: the new segment starts at the batch (AK's rollOffset).
+      this.rollAt(baseOffset)
+      return
+    }
+    if (active.size === 0) return
+    const full = active.size + size > this.config.segmentBytes
+    const old = now - active.rollingBaseTime > this.config.segmentMs
+    if (full || old || active.isIndexFull(this.config.segmentIndexBytes)) this.rollAt(this.leo)
+  }
+
+  /** Starts a new segment at the LEO; the old one becomes read-only and a producer snapshot marks the boundary. */
+  roll(): void {
+    if (this.activeSegment().size > 0) this.rollAt(this.leo)
+  }
+
+  private rollAt(baseOffset: number): void {
+    assert(baseOffset >= this.leo, `roll at ${baseOffset} below the log end ${this.leo}`)
+    const active = this.activeSegment()
+    if (active.size === 0) {
+      // An empty active segment is replaced rather than kept as a zero-length neighbour.
+      deleteSegmentFiles(active)
+      this.segments.pop()
+    } else {
+      active.onBecomeInactive()
+    }
+    this.segments.push(LogSegment.create(this.dir, baseOffset, this.fds, this.config.indexIntervalBytes))
+    this.dirNeedsSync = true
+    this.takeProducerSnapshot()
+  }
+
+  /**
+   * Reads whole batches from the first batch holding `fetchOffset`, up to `maxBytes`, never
+   * past `upperBound` (the high watermark, or the last stable offset for read_committed), from one
+   * segment. With `minOneBatch` the first batch comes back even when larger than maxBytes (KIP-74).
+   * The Buffer owns its ArrayBuffer, so it can be transferred to another thread.
+   */
+  read(fetchOffset: number, maxBytes: number, upperBound: number, minOneBatch: boolean): ReadOutcome {
+    if (fetchOffset < this.startOffset || fetchOffset > this.leo) return { error: 'offset_out_of_range' }
+    if (fetchOffset >= upperBound) return { records: Buffer.allocUnsafeSlow(0) }
+    for (let i = this.segmentIndexFor(fetchOffset); i < this.segments.length; i++) {
+      const segment = this.segments[i]!
+      const hit = segment.findBatch(fetchOffset)
+      if (hit === null) continue
+      if (hit.lastOffset >= upperBound) break
+      const wanted = minOneBatch ? Math.max(maxBytes, hit.size) : maxBytes
+      if (hit.size > wanted) break
+      const buf = segment.read(hit.position, Math.min(wanted, segment.size - hit.position))
+      let end = 0
+      while (buf.length - end >= LOG_OVERHEAD) {
+        const size = batchSizeOf(buf, end)
+        if (end + size > buf.length || lastOffsetOf(buf, end) >= upperBound) break
+        end += size
+      }
+      return { records: end === buf.length ? buf : buf.subarray(0, end) }
+    }
+    return { records: Buffer.allocUnsafeSlow(0) }
+  }
+
+  /** ListOffsets by time: the first record (batch, for compressed batches) with timestamp >= `timestamp`. */
+  offsetForTimestamp(timestamp: number): TimestampAndOffset | null {
+    for (const segment of this.segments) {
+      if (segment.largestTimestamp() < timestamp) continue
+      const found = segment.findByTimestamp(timestamp)
+      if (found !== null && found.offset >= this.startOffset) return found
+    }
+    return null
+  }
+
+  /** Index of the last segment whose base offset is <= `offset` (0 if none). */
+  private segmentIndexFor(offset: number): number {
+    let lo = 0
+    let hi = this.segments.length - 1
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1
+      if (this.segments[mid]!.baseOffset <= offset) lo = mid
+      else hi = mid - 1
+    }
+    return lo
+  }
+
+  /** log.flush.interval.messages / .ms, plus any rolled segment not yet synced (Kafka flushes on roll). */
+  needsFlush(now: number): boolean {
+    if (this.flushedTo >= this.leo) return false
+    if (this.flushedTo < this.activeSegment().baseOffset) return true
+    return this.unflushedMessages >= this.config.flushIntervalMessages || now - this.lastFlushTime >= this.config.flushIntervalMs
+  }
+
+  /** fdatasync every segment holding offsets in [recoveryPoint, LEO); then the recovery point is the LEO. */
+  flush(): void {
+    const upTo = this.leo
+    if (this.flushedTo < upTo || this.dirNeedsSync) {
+      for (let i = this.segmentIndexFor(this.flushedTo); i < this.segments.length; i++) this.segments[i]!.flush()
+      if (this.dirNeedsSync) fsyncDirectory(this.dir)
+      this.dirNeedsSync = false
+    }
+    this.flushedTo = upTo
+    this.unflushedMessages = 0
+    this.lastFlushTime = this.now()
+  }
+
+  private takeProducerSnapshot(): void {
+    this.producers.takeSnapshot(this.leo)
+    this.snapshotOffset = this.leo
+  }
+
+  /** Drops producers idle longer than producer.id.expiration.ms (called from the shard's timer wheel). */
+  expireProducers(now: number): void {
+    if (this.producers.removeExpired(now, this.config.producerIdExpirationMs)) this.snapshotOffset = -1
+  }
+
+  /** Flush, producer snapshot at the LEO, fds released. After this the partition is clean. */
+  close(): void {
+    if (this.closed) return
+    if (!this.failed) {
+      this.flush()
+      if (this.snapshotOffset !== this.leo) this.takeProducerSnapshot()
+    }
+    for (const s of this.segments) s.close()
+    this.fds.closeUnder(`${this.dir}/`)
+    this.closed = true
+  }
+
+  /** Closes and renames the directory `<topic>-<n>.<uuid hex>-delete` (Kafka's LocalLog.logDeleteDirName); returns the new path. */
+  renameForDelete(): string {
+    this.close()
+    const target = `${dirname(this.dir)}/${deleteDirName(basename(this.dir), this.partition)}`
+    renameSync(this.dir, target)
+    fsyncDirectory(dirname(this.dir))
+    this.dir = target
+    return target
+  }
+}
+
+/** `<topic>-<n>.<32 hex>-delete`, the topic cut so the name stays within 255 characters. */
+export function deleteDirName(partitionDirName: string, partition: number): string {
+  const suffix = `-${partition}.${randomUUID().replaceAll('-', '')}-delete`
+  const topic = partitionDirName.slice(0, partitionDirName.length - `-${partition}`.length)
+  return topic.slice(0, Math.min(topic.length, 255 - suffix.length)) + suffix
+}

@@ -1,0 +1,138 @@
+/**
+ * The wire protocol against a real broker, byte by byte: ApiVersions quirks, framing limits,
+ * bad input (the connection closes, everyone else keeps being served), acks=0, pipelining.
+ */
+import t from 'tap'
+import { startBroker } from '../helpers/broker.ts'
+import { RawClient } from '../helpers/raw-client.ts'
+import { encodeApiVersionsRequest, defaultApiVersionsRequest } from '../../src/protocol/messages/api-versions-request.ts'
+import { decodeApiVersionsResponse } from '../../src/protocol/messages/api-versions-response.ts'
+import { encodeProduceRequest } from '../../src/protocol/messages/produce-request.ts'
+import { decodeProduceResponse } from '../../src/protocol/messages/produce-response.ts'
+import { encodeMetadataRequest, defaultMetadataRequest } from '../../src/protocol/messages/metadata-request.ts'
+import { decodeMetadataResponse } from '../../src/protocol/messages/metadata-response.ts'
+import { encodeCreateTopicsRequest } from '../../src/protocol/messages/create-topics-request.ts'
+import { decodeCreateTopicsResponse } from '../../src/protocol/messages/create-topics-response.ts'
+import { buildRecordBatch } from '../../src/storage/record-batch-builder.ts'
+
+const broker = await startBroker(t, { config: { 'socket.request.max.bytes': 1_000_000 } })
+
+async function client(t: { teardown(fn: () => void): void }): Promise<RawClient> {
+  const c = await RawClient.connect(broker.bootstrap)
+  t.teardown(() => c.close())
+  return c
+}
+
+async function apiVersions(c: RawClient, version: number, correlationId = 1) {
+  c.send(RawClient.frame(18, version, correlationId, (w) => encodeApiVersionsRequest(w, version, { ...defaultApiVersionsRequest(), clientSoftwareName: 'samsa-test', clientSoftwareVersion: '1.0' })))
+  const { correlationId: got, body } = await c.response(18, version)
+  return { correlationId: got, body: decodeApiVersionsResponse(body, version) }
+}
+
+async function createTopic(c: RawClient, name: string): Promise<number> {
+  c.send(RawClient.frame(19, 7, 9, (w) => encodeCreateTopicsRequest(w, 7, {
+    topics: [{ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false,
+  })))
+  const { body } = await c.response(19, 7)
+  return decodeCreateTopicsResponse(body, 7).topics[0]!.errorCode
+}
+
+function produceFrame(topic: string, correlationId: number, records: Buffer, acks = 1, version = 9): Buffer {
+  return RawClient.frame(0, version, correlationId, (w) => encodeProduceRequest(w, version, {
+    transactionalId: null, acks, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
+  }))
+}
+
+t.test('ApiVersions answers every version 0–4 with the implemented table', async (t) => {
+  const c = await client(t)
+  for (let v = 0; v <= 4; v++) {
+    const { correlationId, body } = await apiVersions(c, v, 100 + v)
+    t.equal(correlationId, 100 + v)
+    t.equal(body.errorCode, 0)
+    const produce = body.apiKeys.find((k) => k.apiKey === 0)
+    t.same([produce?.minVersion, produce?.maxVersion], [3, 11], `v${v} advertises Produce 3–11`)
+    const fetch = body.apiKeys.find((k) => k.apiKey === 1)
+    t.same([fetch?.minVersion, fetch?.maxVersion], [4, 17])
+  }
+})
+
+t.test('a too-new ApiVersions gets UNSUPPORTED_VERSION and the supported range in a v0 body', async (t) => {
+  const c = await client(t)
+  c.send(RawClient.frame(18, 9, 7, () => {}))
+  const frame = await c.next()
+  t.equal(frame.readInt32BE(0), 7, 'correlation id, header v0')
+  t.equal(frame.readInt16BE(4), 35, 'UNSUPPORTED_VERSION')
+  t.equal(frame.readInt32BE(6), 1, 'one api key listed')
+  t.same([frame.readInt16BE(10), frame.readInt16BE(12), frame.readInt16BE(14)], [18, 0, 4])
+})
+
+t.test('ApiVersions v3 with an invalid client software name gets INVALID_REQUEST', async (t) => {
+  const c = await client(t)
+  c.send(RawClient.frame(18, 3, 1, (w) => encodeApiVersionsRequest(w, 3, { clientSoftwareName: '-bad name-', clientSoftwareVersion: '1' })))
+  const { body } = await c.response(18, 3)
+  t.equal(decodeApiVersionsResponse(body, 3).errorCode, 42)
+})
+
+t.test('bad input closes only the offending connection', async (t) => {
+  const healthy = await client(t)
+  const cases: [string, Buffer][] = [
+    ['unknown api key', RawClient.frame(999, 0, 1, () => {})],
+    ['unsupported version of a known api', RawClient.frame(0, 2, 1, () => {})],
+    ['garbage', Buffer.from('00000010ffffffffffffffffffffffffffffffff', 'hex')],
+    ['size above socket.request.max.bytes', Buffer.from('7fffffff00', 'hex')],
+    ['negative size', Buffer.from('ffffffff', 'hex')],
+    ['truncated body', RawClient.frame(3, 12, 1, (w) => w.int8(5))],
+  ]
+  for (const [name, bytes] of cases) {
+    const bad = await client(t)
+    bad.send(bytes)
+    t.ok(await bad.closed(), `${name}: connection closed`)
+  }
+  const { body } = await apiVersions(healthy, 3)
+  t.equal(body.errorCode, 0, 'other clients keep being served')
+})
+
+t.test('acks=0 gets no response; a bad CRC is refused and appends nothing', async (t) => {
+  const c = await client(t)
+  t.equal(await createTopic(c, 'raw-acks'), 0)
+  const good = buildRecordBatch({ records: [{ key: 'k', value: 'v' }] })
+  c.send(produceFrame('raw-acks', 1, Buffer.from(good), 0))
+  c.send(produceFrame('raw-acks', 2, Buffer.from(good), 1))
+  const { correlationId, body } = await c.response(0, 9)
+  t.equal(correlationId, 2, 'the acks=0 request got no response')
+  const res = decodeProduceResponse(body, 9).responses[0]!.partitionResponses[0]!
+  t.equal(res.errorCode, 0)
+  t.equal(res.baseOffset, 1, 'the acks=0 record was appended first')
+  const corrupt = Buffer.from(good)
+  corrupt[corrupt.length - 1]! ^= 0xff
+  c.send(produceFrame('raw-acks', 3, corrupt, 1))
+  const bad = decodeProduceResponse((await c.response(0, 9)).body, 9).responses[0]!.partitionResponses[0]!
+  t.equal(bad.errorCode, 2, 'CORRUPT_MESSAGE')
+  c.send(produceFrame('raw-acks', 4, Buffer.from(good), 1))
+  const after = decodeProduceResponse((await c.response(0, 9)).body, 9).responses[0]!.partitionResponses[0]!
+  t.equal(after.baseOffset, 2, 'nothing was appended for the corrupt batch')
+})
+
+t.test('pipelined produce requests are appended and answered in arrival order', async (t) => {
+  const c = await client(t)
+  t.equal(await createTopic(c, 'raw-order'), 0)
+  const n = 200
+  for (let i = 0; i < n; i++) c.send(produceFrame('raw-order', 1000 + i, buildRecordBatch({ records: [{ value: `m${i}` }] })))
+  for (let i = 0; i < n; i++) {
+    const { correlationId, body } = await c.response(0, 9)
+    t.equal(correlationId, 1000 + i)
+    const p = decodeProduceResponse(body, 9).responses[0]!.partitionResponses[0]!
+    if (p.baseOffset !== i) t.fail(`request ${i} got offset ${p.baseOffset}`)
+  }
+})
+
+t.test('Metadata names a live controller and auto-creates topics', async (t) => {
+  const c = await client(t)
+  c.send(RawClient.frame(3, 12, 5, (w) => encodeMetadataRequest(w, 12, { ...defaultMetadataRequest(), topics: [{ topicId: 'AAAAAAAAAAAAAAAAAAAAAA', name: 'raw-auto' }], allowAutoTopicCreation: true })))
+  const res = decodeMetadataResponse((await c.response(3, 12)).body, 12)
+  t.equal(res.controllerId, broker.nodeId)
+  t.ok(res.brokers.some((b) => b.nodeId === res.controllerId))
+  t.equal(res.topics[0]!.errorCode, 0)
+  t.not(res.topics[0]!.topicId, 'AAAAAAAAAAAAAAAAAAAAAA', 'a real topic id')
+  t.equal(res.topics[0]!.partitions[0]!.leaderId, broker.nodeId)
+})

@@ -1,0 +1,331 @@
+/**
+ * The deterministic simulator (after TigerBeetle's VOPR): one seed determines
+ * the fault profile, every random choice and therefore the whole run.
+ *
+ * A run has two phases:
+ *   safety   — clients write and read while the profile's faults are injected;
+ *              the checkers run at every step;
+ *   liveness — all faults heal and every node restarts; within a bound, a
+ *              leader must emerge and a new write must be applied everywhere.
+ */
+import type { Message, NodeId } from '../../../src/raft/types.ts'
+import { isRefusal } from '../../../src/raft/types.ts'
+import { Checker, SafetyViolation } from './checker.ts'
+import { EventQueue } from './event-queue.ts'
+import { History } from './history.ts'
+import { Host, electionTicks } from './host.ts'
+import { Network } from './network.ts'
+import { Prng } from './prng.ts'
+import { describeProfile, makeProfile, profileNames } from './profiles.ts'
+import type { FaultProfile, ProfileName } from './profiles.ts'
+import { encodeOp } from './register.ts'
+
+type SimEvent =
+  | { kind: 'tick'; node: NodeId }
+  | { kind: 'deliver'; msg: Message }
+  | { kind: 'client' }
+  | { kind: 'partition' }
+  | { kind: 'crash' }
+  | { kind: 'restart'; node: NodeId }
+  | { kind: 'heal' }
+
+export interface SimOptions {
+  readonly seed: number
+  /** Force a profile instead of deriving it from the seed. */
+  readonly profile?: ProfileName
+  /** Simulated ms of the safety phase. */
+  readonly faultMs?: number
+  /** Simulated ms the cluster gets, after healing, to elect a leader and commit. */
+  readonly livenessMs?: number
+  /** Keep a trace of the last events, printed on failure. */
+  readonly traceLimit?: number
+}
+
+export interface SimResult {
+  readonly seed: number
+  readonly profile: FaultProfile
+  readonly ok: boolean
+  readonly error?: string
+  readonly trace: readonly string[]
+  readonly stats: {
+    readonly simMs: number
+    readonly messages: number
+    readonly dropped: number
+    readonly elections: number
+    readonly acked: number
+    readonly lost: number
+    readonly reads: number
+    readonly crashes: number
+    readonly committed: number
+  }
+}
+
+const tickMs = 10
+
+export class Simulation {
+  readonly seed: number
+  readonly profile: FaultProfile
+  readonly #rng: Prng
+  readonly #queue = new EventQueue<SimEvent>()
+  readonly #net: Network
+  readonly #checker = new Checker()
+  readonly #history = new History(this.#checker)
+  readonly #hosts = new Map<NodeId, Host>()
+  readonly #ids: NodeId[]
+  readonly #tickMs = new Map<NodeId, number>()
+  readonly #trace: string[] = []
+  readonly #traceLimit: number
+  readonly #faultMs: number
+  readonly #livenessMs: number
+  #now = 0
+  #healed = false
+
+  constructor(opts: SimOptions) {
+    this.seed = opts.seed
+    const root = new Prng(opts.seed)
+    const profileRng = root.fork()
+    const name = opts.profile ?? profileNames[opts.seed % profileNames.length]!
+    this.profile = makeProfile(name, profileRng)
+    this.#rng = root.fork()
+    this.#net = new Network(root.fork(), this.profile)
+    this.#traceLimit = opts.traceLimit ?? 0
+    this.#faultMs = opts.faultMs ?? 3000
+    this.#livenessMs = opts.livenessMs ?? 40 * electionTicks * tickMs
+    this.#ids = Array.from({ length: this.profile.nodes }, (_, i) => i + 1)
+    const env = {
+      rng: this.#rng, profile: this.profile, checker: this.#checker, history: this.#history, voters: this.#ids,
+      now: () => this.#now,
+      send: (m: Message) => this.#send(m),
+    }
+    for (const id of this.#ids) {
+      this.#hosts.set(id, new Host(id, env))
+      // Clocks drift: each node ticks at its own slightly different rate.
+      this.#tickMs.set(id, tickMs + this.#rng.between(-1, 1))
+      this.#queue.push(this.#rng.between(0, tickMs), { kind: 'tick', node: id })
+    }
+    this.#queue.push(this.#rng.between(0, 50), { kind: 'client' })
+    if (this.profile.partitions !== 'none') this.#queue.push(this.#rng.between(100, 600), { kind: 'partition' })
+    if (this.profile.crashEvery > 0) this.#queue.push(this.#rng.between(50, this.profile.crashEvery), { kind: 'crash' })
+    this.#queue.push(this.#faultMs, { kind: 'heal' })
+  }
+
+  run(): SimResult {
+    let error: string | undefined
+    try {
+      this.#loop()
+      this.#checker.checkAckedApplied()
+    } catch (e) {
+      error = e instanceof SafetyViolation ? e.message : (e as Error).stack ?? String(e)
+    }
+    return {
+      seed: this.seed, profile: this.profile, ok: error === undefined, error, trace: this.#trace,
+      stats: {
+        simMs: this.#now, messages: this.#net.sent, dropped: this.#net.dropped, elections: this.#checker.elections,
+        acked: this.#history.acked, lost: this.#history.lost, reads: this.#history.readsDone,
+        crashes: [...this.#hosts.values()].reduce((n, h) => n + h.crashes, 0), committed: this.#checker.maxApplied,
+      },
+    }
+  }
+
+  #loop(): void {
+    const deadline = this.#faultMs + this.#livenessMs
+    for (;;) {
+      const ev = this.#queue.pop()
+      if (!ev) throw new Error('event queue ran dry')
+      this.#now = ev.time
+      if (this.#now > deadline) {
+        throw new SafetyViolation(`liveness: no new write applied on all nodes within ${this.#livenessMs} ms of healing`)
+      }
+      this.#handle(ev.event)
+      if (this.#healed && this.#livenessReached()) return
+    }
+  }
+
+  #log(line: string): void {
+    if (this.#traceLimit === 0) return
+    this.#trace.push(`${this.#now} ${line}`)
+    if (this.#trace.length > this.#traceLimit) this.#trace.shift()
+  }
+
+  #handle(ev: SimEvent): void {
+    switch (ev.kind) {
+      case 'tick': {
+        this.#hosts.get(ev.node)!.tick()
+        this.#queue.push(this.#now + this.#tickMs.get(ev.node)!, ev)
+        return
+      }
+      case 'deliver': {
+        const m = ev.msg
+        const host = this.#hosts.get(m.to)!
+        if (!host.alive || !this.#net.canDeliver(m)) return
+        if (this.#traceLimit) this.#log(`${m.from}→${m.to} ${m.type} t${m.term} ${summary(m)}`)
+        host.step(m)
+        return
+      }
+      case 'client':
+        this.#client()
+        this.#queue.push(this.#now + this.#rng.between(1, 30), ev)
+        return
+      case 'partition':
+        this.#partition()
+        return
+      case 'crash':
+        this.#crash()
+        return
+      case 'restart': {
+        const host = this.#hosts.get(ev.node)!
+        if (host.alive) return
+        this.#log(`restart ${ev.node}`)
+        host.boot()
+        host.process()
+        return
+      }
+      case 'heal':
+        this.#heal()
+        return
+    }
+  }
+
+  #send(m: Message): void {
+    for (const d of this.#net.delays()) this.#queue.push(this.#now + d, { kind: 'deliver', msg: m })
+  }
+
+  #client(): void {
+    const host = this.#hosts.get(this.#rng.pick(this.#ids))!
+    if (!host.raft) return
+    const roll = this.#rng.float()
+    if (roll < 0.01) {
+      // An operator moves leadership (a no-op unless `host` leads).
+      const to = this.#rng.pick(this.#ids)
+      if (host.raft.status().role === 'leader') this.#log(`transfer leadership ${host.id} → ${to}`)
+      host.raft.transferLeader(to)
+      host.process()
+    } else if (roll < 0.6) {
+      const op = this.#history.nextOp()
+      let res = host.raft.propose(encodeOp(op))
+      let at = host
+      // A client redirected by a follower retries once at the leader it names.
+      if (isRefusal(res) && res.leaderId !== 0) {
+        const leader = this.#hosts.get(res.leaderId)
+        if (leader?.raft) {
+          at = leader
+          res = leader.raft.propose(encodeOp(op))
+        }
+      }
+      if (!isRefusal(res)) {
+        this.#history.writeAccepted(op, at.id, res.index, res.term, this.#now)
+        this.#log(`write op ${op} at ${at.id} → ${res.index}/${res.term}`)
+      }
+      at.process()
+    } else {
+      const context = this.#history.readStarted(host.id, this.#now)
+      host.raft.readIndex(context)
+      host.process()
+    }
+  }
+
+  #partition(): void {
+    if (this.#healed) return
+    const mode = this.profile.partitions
+    const kind = mode === 'flapping' ? 'symmetric' : mode
+    let what: string
+    if (!this.#net.isHealed() && this.#rng.chance(0.4)) {
+      this.#net.heal()
+      what = 'heal network'
+    } else {
+      what = kind === 'asymmetric' ? this.#net.partitionAsymmetric(this.#ids) : this.#net.partitionSymmetric(this.#ids, this.#leader())
+    }
+    this.#log(what)
+    const next = mode === 'flapping' ? this.#rng.between(20, 120) : this.#rng.between(200, 1200)
+    this.#queue.push(this.#now + next, { kind: 'partition' })
+  }
+
+  /** The live leader with the highest term, or 0. */
+  #leader(): NodeId {
+    let best: NodeId = 0
+    let term = -1
+    for (const h of this.#hosts.values()) {
+      const s = h.raft?.status()
+      if (s?.role === 'leader' && s.term > term) {
+        best = h.id
+        term = s.term
+      }
+    }
+    return best
+  }
+
+  #crash(): void {
+    if (this.#healed) return
+    // Half the crashes hit the leader: that is where uncommitted state is.
+    const leader = this.#leader()
+    const victim = leader !== 0 && this.#rng.chance(0.5) ? leader : this.#rng.pick(this.#ids)
+    const host = this.#hosts.get(victim)!
+    if (host.alive) {
+      if (this.#rng.chance(this.profile.torn)) {
+        host.crashDuringNextWrite = true
+        this.#log(`crash ${host.id} during its next write`)
+      } else {
+        host.crash()
+        this.#log(`crash ${host.id}`)
+      }
+      this.#queue.push(this.#now + this.#rng.between(50, 1000), { kind: 'restart', node: host.id })
+    }
+    this.#queue.push(this.#now + this.#rng.between(this.profile.crashEvery / 2, this.profile.crashEvery * 1.5), { kind: 'crash' })
+  }
+
+  #heal(): void {
+    this.#log('heal everything: liveness phase')
+    this.#healed = true
+    this.#net.heal()
+    this.#net.faulty = false
+    this.#history.livenessFrom = this.#now
+    for (const h of this.#hosts.values()) {
+      h.crashDuringNextWrite = false
+      if (!h.alive) {
+        h.boot()
+        h.process()
+      }
+    }
+  }
+
+  /** Some write accepted after healing has been applied by every node. */
+  #livenessReached(): boolean {
+    const ops = this.#history.livenessOps
+    if (ops.size === 0) return false
+    for (const h of this.#hosts.values()) {
+      if (!h.alive) return false
+      if (!this.#checker.appliedAny(ops, h.sm.applied)) return false
+    }
+    return true
+  }
+}
+
+function summary(m: Message): string {
+  switch (m.type) {
+    case 'append':
+      return `prev=${m.prevIndex}/${m.prevTerm} n=${m.entries.length} commit=${m.commit}`
+    case 'appendResp':
+      return `${m.reject ? 'reject' : 'ok'} index=${m.index} hint=${m.hintIndex}/${m.hintTerm}`
+    case 'vote':
+    case 'preVote':
+      return `last=${m.lastIndex}/${m.lastTerm}${m.transfer ? ' transfer' : ''}`
+    case 'voteResp':
+    case 'preVoteResp':
+      return m.reject ? 'reject' : 'grant'
+    case 'heartbeat':
+      return `commit=${m.commit} ctx=${m.context}`
+    case 'snapshot':
+      return `snap=${m.snapshot.meta.index}/${m.snapshot.meta.term}`
+    default:
+      return ''
+  }
+}
+
+export function formatFailure(r: SimResult): string {
+  return [
+    `raft sim FAILED seed=${r.seed}: ${r.error}`,
+    `profile: ${describeProfile(r.profile)}`,
+    `replay: SEED=${r.seed} node test/raft/sim/main.ts`,
+    ...r.trace,
+  ].join('\n')
+}
