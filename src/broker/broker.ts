@@ -18,7 +18,7 @@ import { SingleVoterLog } from '../metadata/single-voter-log.ts'
 import type { MetadataLog, CommittedBatch } from '../metadata/metadata-log.ts'
 import type { PartitionHost } from './partition-host.ts'
 import { InlinePartitionHost } from './inline-partition-host.ts'
-import { LogDirState } from './log-dir-state.ts'
+import { LogDir } from '../storage/log-dir.ts'
 import { KafkaServer, type BoundListener } from '../kafka/server.ts'
 import { Dispatcher } from '../kafka/dispatch.ts'
 import { handlerTable } from '../kafka/handlers/index.ts'
@@ -44,7 +44,7 @@ export class Broker {
   readonly config: BrokerConfig
   readonly log: Logger
   readonly #ownsDataDir: string | null
-  #logDir: LogDirState | null = null
+  #logDir: LogDir | null = null
   #pool: (PartitionHost & { stop(): Promise<void> }) | null = null
   #metadata: MetadataLog | null = null
   #replicas: ReplicaService | null = null
@@ -122,7 +122,9 @@ export class Broker {
   async #start(library: boolean): Promise<void> {
     const started = Date.now()
     const logDirPath = this.config.logDirs[0]!
-    this.#logDir = LogDirState.open(logDirPath, { nodeId: this.nodeId, clusterId: this.config.clusterId })
+    this.#logDir = LogDir.open(logDirPath, {
+      nodeId: this.nodeId, logger: this.log, ...(this.config.clusterId ? { clusterId: this.config.clusterId } : {}),
+    })
     this.#clusterId = this.#logDir.clusterId
     void library
     this.#pool = new InlinePartitionHost()
@@ -222,7 +224,8 @@ export class Broker {
     this.#checkpoints?.writeNow()
     await this.#metadata?.close()
     await this.#pool?.stop()
-    this.#logDir?.markCleanShutdown()
+    // The clean-shutdown marker: every partition was closed (flushed) above.
+    this.#logDir?.close({ clean: true, brokerEpoch: this.#brokerEpoch })
     if (this.#ownsDataDir) rmSync(this.#ownsDataDir, { recursive: true, force: true })
     this.log.info({ nodeId: this.nodeId }, 'Samsa broker stopped')
   }

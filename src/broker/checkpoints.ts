@@ -5,16 +5,16 @@
  */
 import type { Logger } from '../lib/logger.ts'
 import { setLongInterval, type LongTimer } from '../lib/long-timer.ts'
-import type { LogDirState } from './log-dir-state.ts'
+import type { LogDir } from '../storage/log-dir.ts'
 import type { ReplicaService } from './replica-service.ts'
 
 export class CheckpointWriter {
-  readonly #logDir: LogDirState
+  readonly #logDir: LogDir
   readonly #replicas: ReplicaService
   readonly #log: Logger
   readonly #timer: LongTimer
 
-  constructor(logDir: LogDirState, replicas: ReplicaService, intervalMs: number, log: Logger) {
+  constructor(logDir: LogDir, replicas: ReplicaService, intervalMs: number, log: Logger) {
     this.#logDir = logDir
     this.#replicas = replicas
     this.#log = log

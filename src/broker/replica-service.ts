@@ -11,6 +11,7 @@ import type { MetadataImage } from '../metadata/image.ts'
 import { effectiveTopicConfig } from '../metadata/topic-config.ts'
 import type { BrokerConfig } from '../config/broker-config.ts'
 import type { LogConfig } from '../storage/partition-log.ts'
+import type { StartupCheckpoints } from '../storage/log-dir.ts'
 import type { PartitionHandle, PartitionHost, Watermarks } from './partition-host.ts'
 import { join } from 'node:path'
 
@@ -22,11 +23,6 @@ export interface HostedPartition {
   leaderEpoch: number
 }
 
-export interface StartupCheckpoints {
-  readonly cleanShutdown: boolean
-  recoveryPoint(topic: string, partition: number): number
-  logStartOffset(topic: string, partition: number): number | undefined
-}
 
 export function partitionKey(topicId: string, partition: number): string {
   return `${topicId}:${partition}`

@@ -337,6 +337,9 @@ export class ShardPool implements PartitionHost {
   crashForTest(shard: number): Promise<LinkOutcome<void>> {
     return this.#links[shard]!.call((c) => c.crashForTest(), this.#o.controlTimeoutMs)
   }
+  killForTest(shard: number): Promise<number> {
+    return this.#links[shard]!.killForTest()
+  }
   whenReady(shard: number): Promise<boolean> {
     return this.#restarter.whenReady(shard, this.#o.controlTimeoutMs)
   }

@@ -4,7 +4,8 @@
  * Two walkers share one idea: read a large chunk, visit every batch that lies in it,
  * read the next chunk. `scanBatchHeaders` needs only each header (index lookups, log-end
  * discovery); `scanBatchesVerified` needs whole batches to check sizes, magic and CRC
- * (recovery). Scratch buffers are module-level: a shard worker runs one scan at a time.
+ * (recovery). Scratch buffers are module-level: a shard worker runs one scan at a time, and a
+ * visitor must never start another scan (it would overwrite the chunk it is looking at).
  */
 import { readSync, writeSync } from 'node:fs'
 import { LOG_OVERHEAD, RECORD_BATCH_OVERHEAD, batchLengthOf, checkBatchFraming } from './record-batch.ts'
