@@ -53,6 +53,17 @@ export class History {
     return this.#nextOp++
   }
 
+  /**
+   * Writes still awaiting an outcome, younger than `patienceMs`. Clients are
+   * closed-loop: they stop writing while too many are outstanding, so the
+   * offered load never exceeds what the slowest fault profile can commit.
+   */
+  outstandingWrites(now: number, patienceMs: number): number {
+    let n = 0
+    for (const w of this.#writes.values()) if (now - w.start < patienceMs) n++
+    return n
+  }
+
   writeAccepted(op: number, node: NodeId, index: LogIndex, term: Term, now: number): void {
     this.#writes.set(`${node}/${index}/${term}`, { op, start: now, end: -1 })
     if (now >= this.livenessFrom) this.livenessOps.add(op)

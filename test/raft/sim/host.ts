@@ -29,6 +29,8 @@ export interface HostEnv {
   readonly voters: readonly NodeId[]
   now(): number
   send(m: Message): void
+  /** Runs `fn` after `delayMs` of simulated time. */
+  schedule(delayMs: number, fn: () => void): void
 }
 
 export class Host {
@@ -42,6 +44,10 @@ export class Host {
   /** The next Ready crashes this node partway through persisting it. */
   crashDuringNextWrite = false
   #durableHard: HardState = { term: 0, vote: 0, commit: 0 }
+  /** With an asynchronous disk: the Ready being written, not yet synced. */
+  #writing: Ready | null = null
+  /** Bumped on every crash, so a write completion from a previous life is ignored. */
+  #generation = 0
   crashes = 0
 
   constructor(id: NodeId, env: HostEnv) {
@@ -71,7 +77,11 @@ export class Host {
   }
 
   crash(): void {
+    // A write in flight at the crash is torn: only a prefix of it reached the disk.
+    if (this.#writing) this.#tornWrite(this.#writing)
+    this.#writing = null
     this.raft = null
+    this.#generation++
     this.crashes++
     this.#env.history.forgetReadsOf(this.id)
   }
@@ -86,21 +96,49 @@ export class Host {
     this.process()
   }
 
-  /** The caller's Ready loop. */
+  /**
+   * The caller's Ready loop. With a synchronous disk each Ready is written,
+   * sent, applied and advanced at once. With an asynchronous disk the write
+   * takes simulated time, and the node keeps ticking and stepping meanwhile
+   * (the next Ready waits for advance()).
+   */
   process(): void {
-    while (this.raft?.hasReady()) {
+    while (this.raft?.hasReady() && !this.#writing) {
       const rd = this.raft.ready()
+      const latency = this.#env.profile.diskLatency
+      if (latency > 0) {
+        this.#writing = rd
+        const generation = this.#generation
+        this.#env.schedule(this.#env.rng.between(1, latency), () => this.#writeDone(generation))
+        return
+      }
       if (this.crashDuringNextWrite) {
         this.#tornWrite(rd)
         this.crash()
         return
       }
-      this.#persist(rd)
-      for (const m of rd.messages) this.#env.send(m)
-      this.#apply(rd)
-      this.raft.advance()
-      this.#maybeCompact()
+      this.#finish(rd)
     }
+  }
+
+  #writeDone(generation: number): void {
+    const rd = this.#writing
+    if (generation !== this.#generation || !rd) return
+    if (this.crashDuringNextWrite) {
+      this.crash()
+      return
+    }
+    this.#writing = null
+    this.#finish(rd)
+    this.process()
+  }
+
+  #finish(rd: Ready): void {
+    this.#persist(rd)
+    for (const m of rd.messages) this.#env.send(m)
+    this.#apply(rd)
+    this.raft!.advance()
+    this.#maybeCompact()
   }
 
   #persist(rd: Ready): void {

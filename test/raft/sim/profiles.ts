@@ -23,6 +23,8 @@ export interface FaultProfile {
   readonly torn: number
   /** Compact the log into a snapshot after this many applied entries (0 = never). */
   readonly compactEvery: number
+  /** Max simulated ms a Ready's write takes; 0 = the synchronous Ready loop. */
+  readonly diskLatency: number
   readonly maxInflightMessages: number
   readonly maxBytesPerMessage: number
 }
@@ -44,6 +46,7 @@ export function makeProfile(name: ProfileName, rng: Prng): FaultProfile {
     crashEvery: 0,
     torn: 0,
     compactEvery: rng.pick([0, 8, 30, 100]),
+    diskLatency: rng.pick([0, 0, 3, 15]),
     maxInflightMessages: rng.pick([1, 4, 64]),
     maxBytesPerMessage: rng.pick([1, 200, 1 << 20]),
   }

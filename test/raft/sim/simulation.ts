@@ -28,6 +28,7 @@ type SimEvent =
   | { kind: 'crash' }
   | { kind: 'restart'; node: NodeId }
   | { kind: 'heal' }
+  | { kind: 'call'; fn: () => void }
 
 export interface SimOptions {
   readonly seed: number
@@ -96,6 +97,7 @@ export class Simulation {
       rng: this.#rng, profile: this.profile, checker: this.#checker, history: this.#history, voters: this.#ids,
       now: () => this.#now,
       send: (m: Message) => this.#send(m),
+      schedule: (delayMs: number, fn: () => void) => this.#queue.push(this.#now + delayMs, { kind: 'call', fn }),
     }
     for (const id of this.#ids) {
       this.#hosts.set(id, new Host(id, env))
@@ -183,6 +185,9 @@ export class Simulation {
       case 'heal':
         this.#heal()
         return
+      case 'call':
+        ev.fn()
+        return
     }
   }
 
@@ -201,6 +206,7 @@ export class Simulation {
       host.raft.transferLeader(to)
       host.process()
     } else if (roll < 0.6) {
+      if (this.#history.outstandingWrites(this.#now, 1000) >= 32) return
       const op = this.#history.nextOp()
       let res = host.raft.propose(encodeOp(op))
       let at = host

@@ -48,14 +48,14 @@ t.test('produce and fetch round trip on two shards, within the copy budget', asy
   t.teardown(() => pool.stop())
   const handles = await Promise.all([0, 1, 2, 3].map((partition) => pool.createPartition(specFor(dir, { partition }))))
   t.same(pool.partitionCounts(), [2, 2], 'partitions spread over both shards')
-  const [p0, p1, p2, p3] = handles as [PartitionHandle, PartitionHandle, PartitionHandle, PartitionHandle]
+  const [p0, p1, p2, p3] = [handles[0]!, handles[1]!, handles[2]!, handles[3]!]
   const onShard0 = handles.filter((h) => h.shard === 0)
   t.equal(onShard0.length, 2)
 
   // One request, one shard: the frame is transferred (detached here), no copy.
   const { frame, slices } = frameOf(onShard0.map((h) => batch(`p${h.key}`, 2)))
   const results = await pool.produce(0, onShard0.map((handle, i) => ({ handle, records: slices[i]! })), TIMEOUT)
-  t.ok(frame.buffer.detached, 'the frame ArrayBuffer was transferred, not copied')
+  t.ok((frame.buffer as ArrayBuffer).detached, 'the frame ArrayBuffer was transferred, not copied')
   t.same(results.map((r) => ('ok' in r ? r.ok.baseOffset : r.error)), [0, 0])
   for (const h of onShard0) {
     t.same(await readAll(pool, h), [`p${h.key}-0`, `p${h.key}-1`])
@@ -66,7 +66,7 @@ t.test('produce and fetch round trip on two shards, within the copy budget', asy
   const all = [p0, p1, p2, p3]
   const span = frameOf(all.map((h) => batch(`x${h.key}`, 1)))
   const spanned = await pool.produceAcrossShards(all.map((handle, i) => ({ handle, records: span.slices[i]! })), TIMEOUT)
-  t.ok(span.frame.buffer.detached)
+  t.ok((span.frame.buffer as ArrayBuffer).detached)
   t.same(spanned.map((r) => ('ok' in r ? r.ok.baseOffset : r.error)), all.map((h) => (h.shard === 0 ? 2 : 0)), 'results in item order')
   for (const h of all) t.equal((await readAll(pool, h)).at(-1), `x${h.key}-0`)
 
@@ -75,7 +75,7 @@ t.test('produce and fetch round trip on two shards, within the copy budget', asy
   t.ok(pooled.buffer.byteLength > pooled.length, 'Buffer.concat used the shared pool')
   const [viaPool] = await pool.produce(p3.shard, [{ handle: p3, records: pooled }], TIMEOUT)
   t.ok(viaPool && 'ok' in viaPool)
-  t.notOk(pooled.buffer.detached, "Node's pool was not transferred")
+  t.notOk((pooled.buffer as ArrayBuffer).detached, "Node's pool was not transferred")
 
   // Fetch results carry the watermarks at read time; fetch from the middle and past the end.
   const [mid, past] = await pool.fetch(p0.shard, [fetchItem(p0, 1), fetchItem(p0, 99)], TIMEOUT)
@@ -142,6 +142,9 @@ t.test('the watermark table and wake events follow appends', async (t) => {
   t.teardown(() => pool.stop())
   const a = await pool.createPartition(specFor(dir, { partition: 0 }))
   const b = await pool.createPartition(specFor(dir, { partition: 1 }))
+  // A round trip on each shard's data port delivers the events their creation posted before.
+  await pool.fetch(a.shard, [fetchItem(a)], TIMEOUT)
+  await pool.fetch(b.shard, [fetchItem(b)], TIMEOUT)
   const woken: string[] = []
   let onWake: (() => void) | null = null
   const off = pool.onWatermarksMoved((handles) => {
@@ -234,9 +237,11 @@ t.test('owners: closeOwner closes one broker and leaves the other serving', asyn
   t.same(closed, { error: 'not_leader_or_follower' })
   const [open] = await pool.produce(theirs.shard, [{ handle: theirs, records: batch('theirs') }], TIMEOUT)
   t.ok(open && 'ok' in open)
+  t.equal(pool.watermarks(mine).highWatermark, -1, 'the closed handle is no longer hosted')
   const reopened = await pool.createPartition(specFor(`${dir}/b1`, { owner: 'b1' }))
   t.same(await readAll(pool, reopened), ['mine-0'], 'reopened after the clean close')
-  t.equal(pool.watermarks(reopened).recoveryPoint, 1, 'clean close flushed everything')
+  const [stale] = await pool.produce(mine.shard, [{ handle: mine, records: batch('x') }], TIMEOUT)
+  t.same(stale, { error: 'not_leader_or_follower' }, 'a handle names one incarnation of the actor')
 })
 
 t.test('stop() and the shared pool leave nothing running: the process exits by itself', async (t) => {
