@@ -7,6 +7,9 @@ import { FileHandleCache } from '../storage/file-handles.ts'
 import { PartitionLog, type LogConfig } from '../storage/partition-log.ts'
 import type { FetchItem, FetchItemResult, PartitionHandle, PartitionHost, PartitionSpec, ProduceItemResult, Watermarks } from './partition-host.ts'
 
+/** ListOffsets' "max timestamp" query (KIP-734). */
+const MAX_TIMESTAMP = -3
+
 interface Hosted {
   readonly owner: string
   readonly log: PartitionLog
@@ -104,7 +107,7 @@ export class InlinePartitionHost implements PartitionHost {
   async listOffsetByTime(handle: PartitionHandle, timestamp: number) {
     const p = this.#get(handle)
     if (!p) return { error: 'not_leader_or_follower' as const }
-    return { ok: p.log.offsetForTimestamp(timestamp) }
+    return { ok: timestamp === MAX_TIMESTAMP ? p.log.offsetOfMaxTimestamp() : p.log.offsetForTimestamp(timestamp) }
   }
 
   async offsetForLeaderEpoch(handle: PartitionHandle, epoch: number) {

@@ -347,6 +347,13 @@ export class PartitionLog {
     return null
   }
 
+  /** ListOffsets -3 (KIP-734): the first record carrying the log's largest timestamp, or null when empty. */
+  offsetOfMaxTimestamp(): TimestampAndOffset | null {
+    let max = -1
+    for (const segment of this.segments) max = Math.max(max, segment.largestTimestamp())
+    return max < 0 ? null : this.offsetForTimestamp(max)
+  }
+
   /** Index of the last segment whose base offset is <= `offset` (0 if none). */
   private segmentIndexFor(offset: number): number {
     let lo = 0

@@ -136,3 +136,29 @@ t.test('Metadata names a live controller and auto-creates topics', async (t) => 
   t.not(res.topics[0]!.topicId, 'AAAAAAAAAAAAAAAAAAAAAA', 'a real topic id')
   t.equal(res.topics[0]!.partitions[0]!.leaderId, broker.nodeId)
 })
+
+t.test('ListOffsets v9: special timestamps and leader epoch checks', async (t) => {
+  const { encodeListOffsetsRequest } = await import('../../src/protocol/messages/list-offsets-request.ts')
+  const { decodeListOffsetsResponse } = await import('../../src/protocol/messages/list-offsets-response.ts')
+  const c = await client(t)
+  t.equal(await createTopic(c, 'raw-times'), 0)
+  const t0 = Date.now() - 60_000
+  for (const [i, ts] of [t0 + 5000, t0 + 9000, t0 + 1000].entries()) {
+    c.send(produceFrame('raw-times', 50 + i, buildRecordBatch({ records: [{ value: `r${i}` }], timestamp: ts })))
+    await c.response(0, 9)
+  }
+  const ask = async (timestamp: number, currentLeaderEpoch = -1) => {
+    c.send(RawClient.frame(2, 9, 60, (w) => encodeListOffsetsRequest(w, 9, {
+      replicaId: -1, isolationLevel: 0, topics: [{ name: 'raw-times', partitions: [{ partitionIndex: 0, currentLeaderEpoch, timestamp, maxNumOffsets: 1 }] }],
+    })))
+    return decodeListOffsetsResponse((await c.response(2, 9)).body, 9).topics[0]!.partitions[0]!
+  }
+  t.match(await ask(-1), { errorCode: 0, offset: 3 }, 'latest = high watermark')
+  t.match(await ask(-2), { errorCode: 0, offset: 0 }, 'earliest')
+  t.match(await ask(-3), { errorCode: 0, offset: 1, timestamp: t0 + 9000 }, 'max timestamp (KIP-734)')
+  t.match(await ask(-4), { errorCode: 0, offset: 0 }, 'earliest local = log start without tiered storage')
+  t.match(await ask(-5), { errorCode: 0, offset: -1 }, 'latest tiered: no tiered storage, no offset')
+  t.match(await ask(t0 + 4000), { errorCode: 0, offset: 0, timestamp: t0 + 5000 })
+  t.match(await ask(t0 + 9500), { errorCode: 0, offset: -1 }, 'nothing at or after')
+  t.match(await ask(-1, 7), { errorCode: 75 }, 'UNKNOWN_LEADER_EPOCH for a newer epoch')
+})

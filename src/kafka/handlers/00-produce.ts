@@ -44,6 +44,14 @@ function fill(slot: Slot, result: ProduceItemResult): void {
   r.logStartOffset = result.ok.logStartOffset
 }
 
+/** One log line per rejected produce request, naming each failed partition and why. */
+function logRejected(ctx: RequestContext, responses: TopicProduceResponse[]): void {
+  const failures = responses.flatMap((t) => t.partitionResponses
+    .filter((p) => p.errorCode !== ErrorCode.NONE)
+    .map((p) => ({ topic: t.name, partition: p.index, errorCode: p.errorCode, message: p.errorMessage })))
+  ctx.log.warn({ client: ctx.clientId, conn: ctx.conn.id, failures }, 'produce rejected')
+}
+
 export function handleProduce(ctx: RequestContext, req: ProduceRequest): ProduceResponse | null | Promise<ProduceResponse | null> {
   const { broker } = ctx
   const image = broker.image()
@@ -88,6 +96,7 @@ export function handleProduce(ctx: RequestContext, req: ProduceRequest): Produce
     if (pool.isSaturated(shard)) ctx.conn.holdReads(new Promise<void>((resolve) => pool.onDrain(shard, resolve)))
   }
   const respond = (): ProduceResponse | null => {
+    if (failed) logRejected(ctx, responses)
     if (req.acks === 0) {
       if (failed) throw new RequestFailure('acks=0 produce failed; closing the connection so the client refreshes metadata')
       return null
