@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto'
 import { loadBrokerConfig, type BrokerConfig } from '../config/broker-config.ts'
 import { createLogger, silentLogger, type Logger } from '../lib/logger.ts'
 import { randomUuid } from '../protocol/primitives/uuid.ts'
-import { applyRecords, EMPTY_IMAGE, type MetadataImage } from '../metadata/image.ts'
+import { applyRecords, EMPTY_IMAGE, MetadataDelta, type MetadataImage } from '../metadata/image.ts'
 import { SingleVoterLog } from '../metadata/single-voter-log.ts'
 import type { MetadataLog, CommittedBatch } from '../metadata/metadata-log.ts'
 import type { PartitionHost } from './partition-host.ts'
@@ -51,6 +51,8 @@ export class Broker {
   #server: KafkaServer | null = null
   #checkpoints: CheckpointWriter | null = null
   #image: MetadataImage = EMPTY_IMAGE
+  /** Set while the metadata log replays at start-up. */
+  #replay: MetadataDelta | null = null
   #applied: Promise<void> = Promise.resolve()
   #appliedOffset = -1
   #offsetWaiters: { offset: number; resolve: () => void }[] = []
@@ -138,7 +140,12 @@ export class Broker {
     })
     this.#metadata = new SingleVoterLog({ metadataLogDir: logDirPath, nodeId: this.nodeId, log: this.log })
     this.#metadata.onCommit((batch) => this.#onCommitted(batch))
+    // Replay applies the whole committed log as one delta: each map is copied once, not once per batch.
+    this.#replay = new MetadataDelta(this.#image)
     await this.#metadata.start()
+    this.#image = this.#replay.image()
+    this.#replay = null
+    this.#publish(this.#image)
     await this.#applied
     this.#server = new KafkaServer({
       queuedMaxRequestBytes: this.config.queuedMaxRequestBytes,
@@ -186,8 +193,16 @@ export class Broker {
   }
 
   #onCommitted(batch: CommittedBatch): void {
+    if (this.#replay) {
+      batch.records.forEach((record, i) => this.#replay!.apply(batch.baseOffset + i, record))
+      return
+    }
     this.#image = applyRecords(this.#image, batch.records.map((record, i) => ({ offset: batch.baseOffset + i, record })))
-    const image = this.#image
+    this.#publish(this.#image)
+  }
+
+  /** Brings hosted partitions in line with `image`, then releases handlers waiting for its offset. */
+  #publish(image: MetadataImage): void {
     this.#applied = this.#applied.then(() => this.#replicas!.reconcile(image)).then(() => {
       this.#appliedOffset = image.offset
       this.#offsetWaiters = this.#offsetWaiters.filter((w) => {
