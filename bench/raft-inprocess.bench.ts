@@ -55,7 +55,7 @@ function run(entryBytes: number, entries: number, batch: number): void {
   console.log(`${entryBytes} B entries, ${batch} per batch: ${rate.toFixed(0)} commits/s, ${(rate * entryBytes / 1e6).toFixed(1)} MB/s (${ms.toFixed(0)} ms)`)
 }
 
-for (const [bytes, n] of [[100, 200_000], [10_240, 20_000]] as const) {
+for (const [bytes, n] of [[100, 50_000], [10_240, 50_000]] as const) {
   run(bytes, n, 1)
   run(bytes, n, 64)
 }

@@ -1,0 +1,175 @@
+/**
+ * The load generator for bench/throughput.bench.ts, run as a separate process so the numbers
+ * measure the broker, not a client sharing its event loop. Pre-built batches, pipelined
+ * requests, raw frames from the generated codecs.
+ *
+ *   node bench/loadgen.ts produce <host:port> <topic> <partitions> <totalBytes> <inFlight>
+ *   node bench/loadgen.ts consume <host:port> <topic> <partitions> <totalBytes>
+ *   node bench/loadgen.ts relay   <host:port> <chunkBytes> <totalBytes>
+ * Prints one JSON line: { bytes, records, seconds }.
+ */
+import { connect, type Socket } from 'node:net'
+import { Writer } from '../src/protocol/primitives/writer.ts'
+import { Reader } from '../src/protocol/primitives/reader.ts'
+import { encodeRequestHeader, decodeResponseHeader } from '../src/protocol/headers.ts'
+import { encodeProduceRequest } from '../src/protocol/messages/produce-request.ts'
+import { decodeProduceResponse } from '../src/protocol/messages/produce-response.ts'
+import { encodeFetchRequest } from '../src/protocol/messages/fetch-request.ts'
+import { decodeFetchResponse } from '../src/protocol/messages/fetch-response.ts'
+import { buildRecordBatch } from '../src/storage/record-batch-builder.ts'
+import { batchSizeOf, lastOffsetDeltaOf, baseOffsetOf } from '../src/storage/record-batch.ts'
+
+const RECORD_BYTES = 1024
+const RECORDS_PER_BATCH = 1000
+
+function open(address: string): Promise<Socket> {
+  const [host, port] = address.split(':')
+  return new Promise((resolve, reject) => {
+    const s = connect(Number(port), host!, () => resolve(s))
+    s.setNoDelay(true)
+    s.once('error', reject)
+  })
+}
+
+/** Splits a socket's bytes into response frames. */
+function frames(socket: Socket, onFrame: (frame: Buffer) => void): void {
+  let pending: Buffer[] = []
+  let have = 0
+  let need = -1
+  socket.on('data', (chunk: Buffer) => {
+    pending.push(chunk)
+    have += chunk.length
+    for (;;) {
+      if (need < 0) {
+        if (have < 4) return
+        const head = Buffer.concat(pending)
+        pending = [head]
+        need = head.readInt32BE(0)
+      }
+      if (have < 4 + need) return
+      const all = pending.length === 1 ? pending[0]! : Buffer.concat(pending)
+      onFrame(all.subarray(4, 4 + need))
+      const rest = all.subarray(4 + need)
+      pending = rest.length > 0 ? [rest] : []
+      have = rest.length
+      need = -1
+    }
+  })
+}
+
+function request(apiKey: number, version: number, correlationId: number, body: (w: Writer) => void): Buffer[] {
+  const w = new Writer()
+  const size = w.reserveInt32()
+  encodeRequestHeader(w, { requestApiKey: apiKey, requestApiVersion: version, correlationId, clientId: 'loadgen' })
+  body(w)
+  w.setInt32(size, w.length - 4)
+  return w.chunks()
+}
+
+async function produce(address: string, topic: string, partitions: number, totalBytes: number, inFlight: number): Promise<void> {
+  const socket = await open(address)
+  const value = Buffer.alloc(RECORD_BYTES, 0x61)
+  const batch = buildRecordBatch({ records: Array.from({ length: RECORDS_PER_BATCH }, () => ({ key: null, value })) })
+  const perRequest = batch.length * partitions
+  const requests = Math.ceil(totalBytes / perRequest)
+  const partitionData = Array.from({ length: partitions }, (_, index) => ({ index, records: batch }))
+  let sent = 0
+  let done = 0
+  const started = process.hrtime.bigint()
+  await new Promise<void>((resolve, reject) => {
+    const send = (): void => {
+      while (sent < requests && sent - done < inFlight) {
+        const chunks = request(0, 9, sent++, (w) => encodeProduceRequest(w, 9, { transactionalId: null, acks: 1, timeoutMs: 30_000, topicData: [{ name: topic, partitionData }] }))
+        socket.cork()
+        for (const c of chunks) socket.write(c)
+        socket.uncork()
+      }
+    }
+    frames(socket, (frame) => {
+      const r = new Reader(frame)
+      decodeResponseHeader(r, 0, 9)
+      for (const t of decodeProduceResponse(r, 9).responses) {
+        for (const p of t.partitionResponses) if (p.errorCode !== 0) reject(new Error(`produce error ${p.errorCode}`))
+      }
+      if (++done === requests) resolve()
+      else send()
+    })
+    socket.on('error', reject)
+    send()
+  })
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9
+  socket.destroy()
+  console.log(JSON.stringify({ bytes: requests * perRequest, records: requests * partitions * RECORDS_PER_BATCH, seconds }))
+}
+
+async function consume(address: string, topic: string, partitions: number, totalBytes: number): Promise<void> {
+  const socket = await open(address)
+  const offsets = new Array<number>(partitions).fill(0)
+  let bytes = 0
+  let records = 0
+  let correlationId = 0
+  const started = process.hrtime.bigint()
+  await new Promise<void>((resolve, reject) => {
+    const send = (): void => {
+      const chunks = request(1, 11, correlationId++, (w) => encodeFetchRequest(w, 11, {
+        clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1 }, maxWaitMs: 500, minBytes: 1, maxBytes: 64 << 20,
+        isolationLevel: 0, sessionId: 0, sessionEpoch: -1, forgottenTopicsData: [], rackId: '',
+        topics: [{ topic, topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitions: offsets.map((fetchOffset, partition) => ({ partition, currentLeaderEpoch: -1, fetchOffset, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 8 << 20, replicaDirectoryId: 'AAAAAAAAAAAAAAAAAAAAAA' })) }],
+      }))
+      for (const c of chunks) socket.write(c)
+    }
+    frames(socket, (frame) => {
+      const r = new Reader(frame)
+      decodeResponseHeader(r, 1, 11)
+      for (const p of decodeFetchResponse(r, 11).responses[0]!.partitions) {
+        if (p.errorCode !== 0) return reject(new Error(`fetch error ${p.errorCode}`))
+        const recs = p.records
+        if (!recs) continue
+        // Walk batch headers only: the consumer side of the bench measures the broker, not record decoding.
+        for (let pos = 0; pos + 61 <= recs.length; pos += batchSizeOf(recs, pos)) {
+          const last = baseOffsetOf(recs, pos) + lastOffsetDeltaOf(recs, pos)
+          if (last >= offsets[p.partitionIndex]!) {
+            records += lastOffsetDeltaOf(recs, pos) + 1
+            offsets[p.partitionIndex] = last + 1
+          }
+        }
+        bytes += recs.length
+      }
+      if (bytes >= totalBytes) resolve()
+      else send()
+    })
+    socket.on('error', reject)
+    send()
+  })
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9
+  socket.destroy()
+  console.log(JSON.stringify({ bytes, records, seconds }))
+}
+
+async function relay(address: string, chunkBytes: number, totalBytes: number): Promise<void> {
+  const socket = await open(address)
+  const chunk = Buffer.alloc(chunkBytes, 0x61)
+  let sent = 0
+  const started = process.hrtime.bigint()
+  await new Promise<void>((resolve) => {
+    const pump = (): void => {
+      while (sent < totalBytes) {
+        sent += chunk.length
+        if (!socket.write(chunk)) return void socket.once('drain', pump)
+      }
+      socket.end(resolve)
+    }
+    pump()
+  })
+  await new Promise((r) => socket.once('close', r))
+  console.log(JSON.stringify({ bytes: sent, records: 0, seconds: Number(process.hrtime.bigint() - started) / 1e9 }))
+}
+
+const [mode, address, ...rest] = process.argv.slice(2)
+if (mode === 'produce') await produce(address!, rest[0]!, Number(rest[1]), Number(rest[2]), Number(rest[3] ?? 4))
+else if (mode === 'consume') await consume(address!, rest[0]!, Number(rest[1]), Number(rest[2]))
+else if (mode === 'relay') await relay(address!, Number(rest[0]), Number(rest[1]))
+else {
+  console.error('usage: loadgen.ts produce|consume|relay ...')
+  process.exit(2)
+}
