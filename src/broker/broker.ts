@@ -17,7 +17,7 @@ import { applyRecords, EMPTY_IMAGE, MetadataDelta, type MetadataImage } from '..
 import { SingleVoterLog } from '../metadata/single-voter-log.ts'
 import type { MetadataLog, CommittedBatch } from '../metadata/metadata-log.ts'
 import type { PartitionHost } from './partition-host.ts'
-import { InlinePartitionHost } from './inline-partition-host.ts'
+import { ShardPool } from '../runtime/shard-pool.ts'
 import { LogDir } from '../storage/log-dir.ts'
 import { KafkaServer, type BoundListener } from '../kafka/server.ts'
 import { Dispatcher } from '../kafka/dispatch.ts'
@@ -28,6 +28,7 @@ import { ControllerService } from './controller-service.ts'
 import { ReplicaService, partitionKey } from './replica-service.ts'
 import { ProducerIdService } from './producer-ids.ts'
 import { CheckpointWriter } from './checkpoints.ts'
+import { GroupCoordinatorService } from '../coordinator/service.ts'
 
 export interface BrokerOptions {
   /** Kafka broker properties (`node.id`, `log.dirs`, `num.partitions`, ...). */
@@ -45,7 +46,7 @@ export class Broker {
   readonly log: Logger
   readonly #ownsDataDir: string | null
   #logDir: LogDir | null = null
-  #pool: (PartitionHost & { stop(): Promise<void> }) | null = null
+  #pool: (PartitionHost & { release(): Promise<void> }) | null = null
   #metadata: MetadataLog | null = null
   #replicas: ReplicaService | null = null
   #server: KafkaServer | null = null
@@ -128,8 +129,8 @@ export class Broker {
       nodeId: this.nodeId, logger: this.log, ...(this.config.clusterId ? { clusterId: this.config.clusterId } : {}),
     })
     this.#clusterId = this.#logDir.clusterId
-    void library
-    this.#pool = new InlinePartitionHost()
+    // Library mode shares one lazily started pool of 1–2 workers among all brokers in the process.
+    this.#pool = library ? await ShardPool.acquireShared({ logger: this.log }) : await ShardPool.start({ workers: this.config.shardWorkers, logger: this.log })
     const owner = `${this.nodeId}:${randomUUID()}`
     this.#replicas = new ReplicaService({
       pool: this.#pool, owner, logDir: logDirPath, config: this.config, log: this.log,
@@ -155,6 +156,8 @@ export class Broker {
     this.#bound = await this.#server.bind(this.config.listeners)
     const services = this.#services()
     await this.#register(services.controller)
+    // Partitions are hosted (the image is applied): load group state from __consumer_offsets.
+    this.#groups!.start()
     this.#server.serve(new Dispatcher(services, this.log))
     this.#checkpoints = new CheckpointWriter(this.#logDir, this.#replicas, this.config.offsetCheckpointIntervalMs, this.log)
     this.log.info({ nodeId: this.nodeId, clusterId: this.#clusterId, listeners: this.#bound, logDir: logDirPath, ms: Date.now() - started }, 'Samsa broker started')
@@ -163,6 +166,7 @@ export class Broker {
   readonly #waiters = new WatermarkWaiters()
   #controller: ControllerService | null = null
   #producerIds: ProducerIdService | null = null
+  #groups: GroupCoordinatorService | null = null
 
   #services(): BrokerServices {
     this.#controller = new ControllerService({
@@ -171,10 +175,13 @@ export class Broker {
     })
     this.#producerIds = new ProducerIdService(this.#controller, this.nodeId, () => this.#brokerEpoch)
     const handlers = handlerTable()
+    this.#groups = new GroupCoordinatorService({
+      config: this.config, image: () => this.#image, controller: this.#controller, replicas: this.#replicas!, waiters: this.#waiters, logger: this.log,
+    })
     return {
       nodeId: this.nodeId, clusterId: this.#clusterId, config: this.config,
       image: () => this.#image, controller: this.#controller, replicas: this.#replicas!, waiters: this.#waiters,
-      producerIds: this.#producerIds, handlers, throttleTimeMs: () => 0,
+      producerIds: this.#producerIds, groups: this.#groups, handlers, throttleTimeMs: () => 0,
     }
   }
 
@@ -234,11 +241,13 @@ export class Broker {
     this.#stopped = true
     await this.#server?.close()
     this.#checkpoints?.stop()
+    // Group writes go through the partitions: finish them before partitions close.
+    await this.#groups?.stop()
     await this.#applied.catch(() => {})
     await this.#replicas?.close().catch((err: unknown) => this.log.error({ err }, 'closing partitions failed'))
     this.#checkpoints?.writeNow()
     await this.#metadata?.close()
-    await this.#pool?.stop()
+    await this.#pool?.release()
     // The clean-shutdown marker: every partition was closed (flushed) above.
     this.#logDir?.close({ clean: true, brokerEpoch: this.#brokerEpoch })
     if (this.#ownsDataDir) rmSync(this.#ownsDataDir, { recursive: true, force: true })

@@ -59,7 +59,12 @@ export interface PartitionHost {
   updatePartition(handle: PartitionHandle, change: { leaderEpoch?: number; config?: LogConfig }): Promise<void>
   deletePartition(handle: PartitionHandle): Promise<string>
   closeOwner(owner: string): Promise<void>
-  produce(shard: number, items: readonly { handle: PartitionHandle; records: Buffer }[], timeoutMs: number): Promise<ProduceItemResult[]>
+  /**
+   * One Produce request's batches, one message per shard, posted synchronously before this
+   * returns (appends keep arrival order). The host owns the records' memory afterwards (it may
+   * transfer it to a worker). Results come back in item order.
+   */
+  produceAcrossShards(items: readonly { handle: PartitionHandle; records: Buffer }[], timeoutMs: number): Promise<ProduceItemResult[]>
   fetch(shard: number, items: readonly FetchItem[], timeoutMs: number): Promise<FetchItemResult[]>
   watermarks(handle: PartitionHandle): Watermarks
   listOffsetByTime(handle: PartitionHandle, timestamp: number): Promise<{ ok: { offset: number; timestamp: number; leaderEpoch: number } | null } | { error: HostError }>

@@ -7,6 +7,7 @@
  * without a deliberate code.
  */
 import type { AppendErrorName } from './internal-errors.ts'
+import type { CoordinatorError } from '../coordinator/errors.ts'
 
 /** Kafka error codes Samsa answers with (the protocol's numbering). */
 export const ErrorCode = {
@@ -19,12 +20,22 @@ export const ErrorCode = {
   NOT_LEADER_OR_FOLLOWER: 6,
   REQUEST_TIMED_OUT: 7,
   MESSAGE_TOO_LARGE: 10,
+  OFFSET_METADATA_TOO_LARGE: 12,
+  COORDINATOR_LOAD_IN_PROGRESS: 14,
+  COORDINATOR_NOT_AVAILABLE: 15,
   NOT_COORDINATOR: 16,
   INVALID_TOPIC_EXCEPTION: 17,
   RECORD_LIST_TOO_LARGE: 18,
   NOT_ENOUGH_REPLICAS: 19,
   NOT_ENOUGH_REPLICAS_AFTER_APPEND: 20,
   INVALID_REQUIRED_ACKS: 21,
+  ILLEGAL_GENERATION: 22,
+  INCONSISTENT_GROUP_PROTOCOL: 23,
+  INVALID_GROUP_ID: 24,
+  UNKNOWN_MEMBER_ID: 25,
+  INVALID_SESSION_TIMEOUT: 26,
+  REBALANCE_IN_PROGRESS: 27,
+  INVALID_COMMIT_OFFSET_SIZE: 28,
   INVALID_TIMESTAMP: 32,
   UNSUPPORTED_VERSION: 35,
   TOPIC_ALREADY_EXISTS: 36,
@@ -43,10 +54,16 @@ export const ErrorCode = {
   INVALID_TRANSACTION_TIMEOUT: 50,
   KAFKA_STORAGE_ERROR: 56,
   UNKNOWN_PRODUCER_ID: 59,
+  NON_EMPTY_GROUP: 68,
+  GROUP_ID_NOT_FOUND: 69,
   TOPIC_DELETION_DISABLED: 73,
   FENCED_LEADER_EPOCH: 74,
   UNKNOWN_LEADER_EPOCH: 75,
   UNSUPPORTED_COMPRESSION_TYPE: 76,
+  MEMBER_ID_REQUIRED: 79,
+  GROUP_MAX_SIZE_REACHED: 81,
+  FENCED_INSTANCE_ID: 82,
+  GROUP_SUBSCRIBED_TO_TOPIC: 86,
   INVALID_RECORD: 87,
   UNKNOWN_TOPIC_ID: 100,
   INCONSISTENT_TOPIC_ID: 103,
@@ -61,6 +78,8 @@ export type InternalError =
   | 'topic_already_exists' | 'invalid_topic_exception' | 'invalid_partitions' | 'invalid_replication_factor'
   | 'invalid_replica_assignment' | 'invalid_config' | 'topic_deletion_disabled' | 'policy_violation'
   | 'invalid_request' | 'not_controller' | 'invalid_required_acks' | 'unknown_server_error'
+  // group coordinator (src/coordinator/errors.ts)
+  | CoordinatorError
 
 const MAP: Record<InternalError, number> = {
   corrupt_message: ErrorCode.CORRUPT_MESSAGE,
@@ -97,6 +116,23 @@ const MAP: Record<InternalError, number> = {
   not_controller: ErrorCode.NOT_CONTROLLER,
   invalid_required_acks: ErrorCode.INVALID_REQUIRED_ACKS,
   unknown_server_error: ErrorCode.UNKNOWN_SERVER_ERROR,
+  coordinator_load_in_progress: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+  coordinator_not_available: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+  not_coordinator: ErrorCode.NOT_COORDINATOR,
+  invalid_group_id: ErrorCode.INVALID_GROUP_ID,
+  group_id_not_found: ErrorCode.GROUP_ID_NOT_FOUND,
+  non_empty_group: ErrorCode.NON_EMPTY_GROUP,
+  group_max_size_reached: ErrorCode.GROUP_MAX_SIZE_REACHED,
+  unknown_member_id: ErrorCode.UNKNOWN_MEMBER_ID,
+  member_id_required: ErrorCode.MEMBER_ID_REQUIRED,
+  fenced_instance_id: ErrorCode.FENCED_INSTANCE_ID,
+  illegal_generation: ErrorCode.ILLEGAL_GENERATION,
+  rebalance_in_progress: ErrorCode.REBALANCE_IN_PROGRESS,
+  inconsistent_group_protocol: ErrorCode.INCONSISTENT_GROUP_PROTOCOL,
+  invalid_session_timeout: ErrorCode.INVALID_SESSION_TIMEOUT,
+  offset_metadata_too_large: ErrorCode.OFFSET_METADATA_TOO_LARGE,
+  invalid_commit_offset_size: ErrorCode.INVALID_COMMIT_OFFSET_SIZE,
+  group_subscribed_to_topic: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC,
 }
 
 export function errorCode(error: InternalError): number {

@@ -11,6 +11,7 @@ import type { ControllerService } from '../broker/controller-service.ts'
 import type { ReplicaService } from '../broker/replica-service.ts'
 import type { WatermarkWaiters } from './watermark-waiters.ts'
 import type { ProducerIdService } from '../broker/producer-ids.ts'
+import type { GroupCoordinatorService } from '../coordinator/service.ts'
 
 export interface RequestContext {
   readonly apiKey: number
@@ -32,6 +33,8 @@ export interface BrokerServices {
   readonly replicas: ReplicaService
   readonly waiters: WatermarkWaiters
   readonly producerIds: ProducerIdService
+  /** The group coordinator (this node coordinates every group on a single node). */
+  readonly groups: GroupCoordinatorService
   /** Every handler, for ApiVersions (advertise exactly what is implemented). */
   readonly handlers: ReadonlyMap<number, Handler>
   /** Quota plumbing: the throttle a response should carry (0 until quotas exist). */

@@ -16,6 +16,9 @@ import type { FileHandleCache } from '../storage/file-handles.ts'
 import type { LoaderLogger } from '../storage/log-loader.ts'
 import { PartitionLog, type LogConfig } from '../storage/partition-log.ts'
 import type { WireFetchResult, WireProduceResult } from '../runtime/protocol.ts'
+
+/** ListOffsets' "max timestamp" query (KIP-734). */
+const MAX_TIMESTAMP = -3
 import type { Watermarks } from '../runtime/watermark-table.ts'
 
 /** Decides the high watermark after the local log changed. */
@@ -165,8 +168,9 @@ export class PartitionActor {
     }
   }
 
+  /** ListOffsets by time; -3 asks for the first record carrying the largest timestamp (KIP-734). */
   offsetForTimestamp(timestamp: number): { offset: number; timestamp: number; leaderEpoch: number } | null {
-    const found = this.#log.offsetForTimestamp(timestamp)
+    const found = timestamp === MAX_TIMESTAMP ? this.#log.offsetOfMaxTimestamp() : this.#log.offsetForTimestamp(timestamp)
     return found === null ? null : { offset: found.offset, timestamp: found.timestamp, leaderEpoch: found.leaderEpoch }
   }
 

@@ -39,6 +39,8 @@ export interface RaftConfig {
   readonly maxBytesPerMessage?: number
   /** Proposals are refused ('overloaded') while this many entries are uncommitted. */
   readonly maxUncommittedEntries?: number
+  /** Read-index requests a leader queues at most; more are refused ('overloaded') or dropped if forwarded. */
+  readonly maxPendingReads?: number
 }
 
 export interface ResolvedConfig extends Required<RaftConfig> {}
@@ -50,6 +52,7 @@ export function resolveConfig(c: RaftConfig): ResolvedConfig {
     maxInflightMessages: 64,
     maxBytesPerMessage: 1024 * 1024,
     maxUncommittedEntries: 10_000,
+    maxPendingReads: 10_000,
     ...c,
   }
   assert(Number.isInteger(r.id) && r.id > 0, 'raft config: id must be a positive integer')
@@ -58,6 +61,7 @@ export function resolveConfig(c: RaftConfig): ResolvedConfig {
   assert(r.maxInflightMessages >= 1, 'raft config: maxInflightMessages must be >= 1')
   assert(r.maxBytesPerMessage >= 1, 'raft config: maxBytesPerMessage must be >= 1')
   assert(r.maxUncommittedEntries >= 1, 'raft config: maxUncommittedEntries must be >= 1')
+  assert(r.maxPendingReads >= 1, 'raft config: maxPendingReads must be >= 1')
   assert(new Set(r.voters).size === r.voters.length, 'raft config: duplicate voter ids')
   assert(r.voters.every((v) => Number.isInteger(v) && v > 0), 'raft config: voter ids must be positive integers')
   return r

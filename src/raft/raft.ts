@@ -351,8 +351,7 @@ export class Raft {
 
   readIndex(context: string): Refusal | null {
     if (this.role === 'leader') {
-      handleReadIndex(this, context, this.id)
-      return null
+      return handleReadIndex(this, context, this.id) ? null : { error: 'overloaded', leaderId: this.id }
     }
     if (this.lead === 0) return { error: 'no_leader', leaderId: 0 }
     this.send({ type: 'readIndex', to: this.lead, context })

@@ -130,16 +130,19 @@ export function handleHeartbeatResponse(r: Raft, pr: Progress, m: HeartbeatRespo
  * §8: a read may be served at the current commit index once a quorum confirms
  * we are still leader, but only after this term has committed an entry
  * (before that our commit index may lag behind entries committed earlier).
+ * Returns false when the queue is full (the request is not taken).
  */
-export function handleReadIndex(r: Raft, context: string, from: NodeId): void {
+export function handleReadIndex(r: Raft, context: string, from: NodeId): boolean {
+  if (r.reads.size + r.readsAwaitingCommit.length >= r.cfg.maxPendingReads) return false
   if (r.log.term(r.log.committed) !== r.term) {
     r.readsAwaitingCommit.push({ context, from })
-    return
+    return true
   }
   const read = r.reads.add(context, r.log.committed, from, r.id)
-  if (!read) return
+  if (!read) return true
   if (hasQuorum(r.voters, (v) => read.acks.has(v))) releaseReads(r, context)
   else bcastHeartbeat(r, context)
+  return true
 }
 
 function releaseReads(r: Raft, context: string): void {
@@ -155,5 +158,5 @@ function releaseReadsAwaitingCommit(r: Raft): void {
   if (r.readsAwaitingCommit.length === 0 || r.log.term(r.log.committed) !== r.term) return
   const waiting = r.readsAwaitingCommit
   r.readsAwaitingCommit = []
-  for (const w of waiting) handleReadIndex(r, w.context, w.from)
+  for (const w of waiting) handleReadIndex(r, w.context, w.from) // cannot overflow: the queue only shrank
 }

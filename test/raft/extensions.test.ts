@@ -159,3 +159,14 @@ t.test('a lost snapshot is retried after an election timeout', async (t) => {
   c.tickAll(12)
   t.equal(c.status(3).commit, 4, 'a second snapshot got through')
 })
+
+t.test('read-index requests are bounded: a full queue refuses new reads', async (t) => {
+  const c = new Cluster([1, 2, 3], { maxPendingReads: 2 })
+  c.campaign(1).stabilize()
+  c.isolate(1) // no heartbeat acks: reads stay queued
+  t.equal(c.readIndex(1, 'a'), null)
+  t.equal(c.readIndex(1, 'b'), null)
+  t.same(c.readIndex(1, 'c'), { error: 'overloaded', leaderId: 1 })
+  c.heal().tickAll(1)
+  t.same(c.n(1).readStates.map((r) => r.context), ['a', 'b'], 'the queued reads complete once acks return')
+})

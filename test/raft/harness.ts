@@ -24,6 +24,7 @@ export interface ClusterOptions {
   heartbeatTicks?: number
   maxInflightMessages?: number
   maxBytesPerMessage?: number
+  maxPendingReads?: number
   /** Extra election-timeout ticks per node (default 0: every timeout is exactly electionTicks). */
   jitter?: (id: NodeId) => number
 }
@@ -68,6 +69,7 @@ export class Cluster {
       checkQuorum: this.opts.checkQuorum ?? true,
       maxInflightMessages: this.opts.maxInflightMessages ?? 64,
       maxBytesPerMessage: this.opts.maxBytesPerMessage ?? 1 << 20,
+      maxPendingReads: this.opts.maxPendingReads ?? 100,
     }
     const snap = storage.snapshot()
     return {

@@ -84,15 +84,10 @@ export function handleProduce(ctx: RequestContext, req: ProduceRequest): Produce
     }
   }
   const pool = broker.replicas.pool
-  const pending: Promise<void>[] = []
-  for (const [shard, slots] of byShard) {
-    const sent = pool.produce(shard, slots.map((s) => ({ handle: s.hosted.handle, records: s.records })), req.timeoutMs)
-    pending.push(sent.then((results) => {
-      results.forEach((r, i) => {
-        fill(slots[i]!, r)
-        if ('error' in r) failed = true
-      })
-    }))
+  const slots = [...byShard.values()].flat()
+  // Posted to every shard synchronously, before this handler returns: arrival order is kept.
+  const sent = slots.length === 0 ? null : pool.produceAcrossShards(slots.map((s) => ({ handle: s.hosted.handle, records: s.records })), req.timeoutMs)
+  for (const shard of byShard.keys()) {
     if (pool.isSaturated(shard)) ctx.conn.holdReads(new Promise<void>((resolve) => pool.onDrain(shard, resolve)))
   }
   const respond = (): ProduceResponse | null => {
@@ -103,8 +98,14 @@ export function handleProduce(ctx: RequestContext, req: ProduceRequest): Produce
     }
     return { responses, throttleTimeMs: broker.throttleTimeMs(ctx), nodeEndpoints: [] }
   }
-  if (pending.length === 0) return respond()
-  return Promise.all(pending).then(respond)
+  if (sent === null) return respond()
+  return sent.then((results) => {
+    results.forEach((r, i) => {
+      fill(slots[i]!, r)
+      if ('error' in r) failed = true
+    })
+    return respond()
+  })
 }
 
 export default defineHandler<ProduceRequest, ProduceResponse>({

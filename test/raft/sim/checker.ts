@@ -4,6 +4,7 @@
  *   - election safety: at most one leader per term (§5.2)
  *   - log matching: equal (index, term) ⇒ equal entry and equal predecessor term (§5.3)
  *   - leader completeness: a new leader holds every entry applied anywhere (§5.4)
+ *   - commitment rule: a leader commits only onto an entry of its own term (§5.4.2)
  *   - state-machine safety: every node applies the same entry at each index (§5.4.3)
  *   - durable hard state: term never decreases, one vote per term, commit never goes back
  *   - acknowledged writes are never lost; writes reported lost never apply
@@ -64,6 +65,16 @@ export class Checker {
       violated(`node ${id}: voted twice in term ${next.term} (${prev.vote}, then ${next.vote})`)
     }
     if (next.commit < prev.commit) violated(`node ${id}: durable commit went back ${prev.commit} → ${next.commit}`)
+  }
+
+  /**
+   * §5.4.2: a leader moves its commit index only onto an entry of its own
+   * term (older entries commit implicitly, underneath it).
+   */
+  onLeaderCommit(id: NodeId, hs: HardState, storage: MemoryStorage): void {
+    if (hs.commit < storage.firstIndex()) return // covered by a snapshot: term known only at its index
+    const term = storage.term(hs.commit)
+    if (term !== hs.term) violated(`leader ${id} (term ${hs.term}) committed index ${hs.commit} of term ${term} by counting replicas`)
   }
 
   /** `id` just became leader of `term` and persisted its log to `storage`. */

@@ -29,6 +29,8 @@ export interface HostEnv {
   readonly voters: readonly NodeId[]
   now(): number
   send(m: Message): void
+  /** Called when this node has just become leader and persisted its no-op. */
+  becameLeader(id: NodeId): void
   /** Runs `fn` after `delayMs` of simulated time. */
   schedule(delayMs: number, fn: () => void): void
 }
@@ -46,6 +48,8 @@ export class Host {
   #durableHard: HardState = { term: 0, vote: 0, commit: 0 }
   /** With an asynchronous disk: the Ready being written, not yet synced. */
   #writing: Ready | null = null
+  /** Whether the node led when it produced the Ready being persisted. */
+  #leaderAtReady = false
   /** Bumped on every crash, so a write completion from a previous life is ignored. */
   #generation = 0
   crashes = 0
@@ -104,6 +108,7 @@ export class Host {
    */
   process(): void {
     while (this.raft?.hasReady() && !this.#writing) {
+      this.#leaderAtReady = this.raft.status().role === 'leader'
       const rd = this.raft.ready()
       const latency = this.#env.profile.diskLatency
       if (latency > 0) {
@@ -148,10 +153,16 @@ export class Host {
     checker.onPersist(this.id, rd.entries, this.storage)
     if (rd.hardState) {
       checker.onHardState(this.id, this.#durableHard, rd.hardState)
+      if (rd.hardState.commit > this.#durableHard.commit && this.#leaderAtReady) {
+        checker.onLeaderCommit(this.id, rd.hardState, this.storage)
+      }
       this.storage.setHardState(rd.hardState)
       this.#durableHard = rd.hardState
     }
-    if (rd.softState?.role === 'leader') checker.onLeader(this.id, this.storage.hardState().term, this.storage)
+    if (rd.softState?.role === 'leader') {
+      checker.onLeader(this.id, this.storage.hardState().term, this.storage)
+      this.#env.becameLeader(this.id)
+    }
   }
 
   /** A crash mid-write: some prefix of the snapshot/entries/hard-state sequence reached the disk. */

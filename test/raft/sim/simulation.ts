@@ -97,6 +97,7 @@ export class Simulation {
       rng: this.#rng, profile: this.profile, checker: this.#checker, history: this.#history, voters: this.#ids,
       now: () => this.#now,
       send: (m: Message) => this.#send(m),
+      becameLeader: (id: NodeId) => this.#maybeCrashNewLeader(id),
       schedule: (delayMs: number, fn: () => void) => this.#queue.push(this.#now + delayMs, { kind: 'call', fn }),
     }
     for (const id of this.#ids) {
@@ -277,6 +278,24 @@ export class Simulation {
       this.#queue.push(this.#now + this.#rng.between(50, 1000), { kind: 'restart', node: host.id })
     }
     this.#queue.push(this.#now + this.#rng.between(this.profile.crashEvery / 2, this.profile.crashEvery * 1.5), { kind: 'crash' })
+  }
+
+  /**
+   * Leaders that die young leave old-term entries half replicated: the
+   * situation of the paper's Figure 8, which random crashes rarely produce.
+   */
+  #maybeCrashNewLeader(id: NodeId): void {
+    if (this.#healed || this.profile.crashEvery === 0 || !this.#rng.chance(0.3)) return
+    this.#queue.push(this.#now + this.#rng.between(1, 40), {
+      kind: 'call',
+      fn: () => {
+        const host = this.#hosts.get(id)!
+        if (this.#healed || !host.alive) return
+        this.#log(`crash young leader ${id}`)
+        host.crash()
+        this.#queue.push(this.#now + this.#rng.between(20, 400), { kind: 'restart', node: id })
+      },
+    })
   }
 
   #heal(): void {
