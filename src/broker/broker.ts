@@ -222,9 +222,8 @@ export class Broker {
 
   /** Wakes long-polling fetches of the partition behind `handle`. */
   #notifyMoved(handle: { key: string }): void {
-    for (const p of this.#replicas!.hosted()) {
-      if (p.handle.key === handle.key) this.#waiters.notify(partitionKey(p.topicId, p.partition))
-    }
+    const p = this.#replicas!.byHandleKey(handle.key)
+    if (p) this.#waiters.notify(partitionKey(p.topicId, p.partition))
   }
 
   #waitForOffset(offset: number): Promise<void> {

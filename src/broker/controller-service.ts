@@ -9,7 +9,7 @@ import { randomInt } from 'node:crypto'
 import { randomUuid } from '../protocol/primitives/uuid.ts'
 import {
   planCreatePartitions, planCreateTopic, planDeleteTopic, planProducerIdBlock,
-  type ControllerContext, type ControllerError, type CreateTopicRequest,
+  type ControllerContext, type ControllerError, type CreateTopicRequest, type Plan,
 } from '../metadata/controller.ts'
 import type { MetadataImage, TopicImage } from '../metadata/image.ts'
 import type { MetadataLog } from '../metadata/metadata-log.ts'
@@ -88,6 +88,21 @@ export class ControllerService {
       if ('error' in plan) return plan
       if (validateOnly) return { ok: true as const }
       const committed = await this.#commit(plan.records)
+      if ('error' in committed) return committed
+      return { ok: true as const }
+    })
+  }
+
+  /**
+   * AlterConfigs / IncrementalAlterConfigs of one resource: `plan` runs against the latest image
+   * (after every earlier proposal), and its ConfigRecords are committed unless `validateOnly`.
+   */
+  alterConfigs(plan: (image: MetadataImage) => Plan, validateOnly: boolean): Promise<ControllerResult<{ ok: true }>> {
+    return this.#serialize(async () => {
+      const planned = plan(this.#deps.image())
+      if ('error' in planned) return planned
+      if (validateOnly || planned.records.length === 0) return { ok: true as const }
+      const committed = await this.#commit(planned.records)
       if ('error' in committed) return committed
       return { ok: true as const }
     })

@@ -36,6 +36,12 @@ export class ReplicaService {
   readonly #log: Logger
   readonly #checkpoints: StartupCheckpoints
   readonly #hosted = new Map<string, HostedPartition>()
+  /** Handle key (unique per actor) → hosted partition, for watermark events. */
+  readonly #byHandle = new Map<string, HostedPartition>()
+  /** Per hosted partition: the topic-overrides map its LogConfig was last built from. */
+  readonly #overridesSeen = new Map<string, ReadonlyMap<string, string> | undefined>()
+  /** Partition directory names whose start-up checkpoint entries were used (each is used once). */
+  readonly #checkpointsUsed = new Set<string>()
   #reconciling: Promise<void> = Promise.resolve()
 
   constructor(o: { pool: PartitionHost; owner: string; logDir: string; config: BrokerConfig; log: Logger; checkpoints: StartupCheckpoints }) {
@@ -49,6 +55,11 @@ export class ReplicaService {
 
   get pool(): PartitionHost {
     return this.#pool
+  }
+
+  /** The hosted partition behind an actor handle (watermark events name handles). */
+  byHandleKey(key: string): HostedPartition | undefined {
+    return this.#byHandle.get(key)
   }
 
   lookup(topicId: string, partition: number): HostedPartition | undefined {
@@ -83,6 +94,9 @@ export class ReplicaService {
       maxMessageBytes: c.maxMessageBytes, messageTimestampType: c.messageTimestampType,
       messageTimestampBeforeMaxMs: c.messageTimestampBeforeMaxMs, messageTimestampAfterMaxMs: c.messageTimestampAfterMaxMs,
       producerIdExpirationMs: c.producerIdExpirationMs,
+      retentionMs: c.retentionMs, retentionBytes: c.retentionBytes,
+      cleanupPolicy: cleanupPolicyOf(c.cleanupPolicy),
+      fileDeleteDelayMs: c.fileDeleteDelayMs, retentionCheckIntervalMs: this.#config.retentionCheckIntervalMs,
     }
   }
 
@@ -98,9 +112,17 @@ export class ReplicaService {
         const existing = this.#hosted.get(key)
         if (!existing) {
           creations.push(this.#create(image, topic.name, topic.topicId, p.partition, p.leaderEpoch, key))
-        } else if (existing.leaderEpoch !== p.leaderEpoch) {
+          continue
+        }
+        // A topic's overrides map is replaced (never mutated) by each ConfigRecord, so identity tells a change.
+        const overrides = image.topicConfigs.get(topic.name)
+        const configChanged = this.#overridesSeen.get(key) !== overrides
+        if (existing.leaderEpoch !== p.leaderEpoch || configChanged) {
           existing.leaderEpoch = p.leaderEpoch
-          creations.push(this.#pool.updatePartition(existing.handle, { leaderEpoch: p.leaderEpoch }))
+          this.#overridesSeen.set(key, overrides)
+          creations.push(this.#pool.updatePartition(existing.handle, {
+            leaderEpoch: p.leaderEpoch, ...(configChanged ? { config: this.logConfigFor(image, topic.name) } : {}),
+          }))
         }
       }
     }
@@ -108,6 +130,7 @@ export class ReplicaService {
     for (const [key, hosted] of this.#hosted) {
       if (wanted.has(key)) continue
       this.#hosted.delete(key)
+      this.#overridesSeen.delete(key)
       removals.push(this.#pool.deletePartition(hosted.handle).then((dir) => {
         this.#log.info({ topic: hosted.topic, partition: hosted.partition, dir }, 'partition deleted; directory renamed for removal')
       }))
@@ -116,16 +139,25 @@ export class ReplicaService {
   }
 
   async #create(image: MetadataImage, topic: string, topicId: string, partition: number, leaderEpoch: number, key: string): Promise<void> {
+    // The start-up checkpoints describe the directories found at start-up: a topic deleted and
+    // re-created under the same name since then starts empty, at offset 0.
+    const dirName = `${topic}-${partition}`
+    const fromStartup = !this.#checkpointsUsed.has(dirName)
+    this.#checkpointsUsed.add(dirName)
+    const logStartOffset = fromStartup ? this.#checkpoints.logStartOffset(topic, partition) : undefined
+    this.#overridesSeen.set(key, image.topicConfigs.get(topic))
     const handle = await this.#pool.createPartition({
       owner: this.#owner,
-      dir: join(this.#logDir, `${topic}-${partition}`),
+      dir: join(this.#logDir, dirName),
       topic, partition, topicId, leaderEpoch,
       config: this.logConfigFor(image, topic),
-      recoveryPoint: this.#checkpoints.recoveryPoint(topic, partition),
+      recoveryPoint: fromStartup ? this.#checkpoints.recoveryPoint(topic, partition) : 0,
       cleanShutdown: this.#checkpoints.cleanShutdown,
-      ...(this.#checkpoints.logStartOffset(topic, partition) === undefined ? {} : { logStartOffset: this.#checkpoints.logStartOffset(topic, partition)! }),
+      ...(logStartOffset === undefined ? {} : { logStartOffset }),
     })
-    this.#hosted.set(key, { topic, topicId, partition, handle, leaderEpoch })
+    const hosted = { topic, topicId, partition, handle, leaderEpoch }
+    this.#hosted.set(key, hosted)
+    this.#byHandle.set(handle.key, hosted)
   }
 
   /** Clean shutdown of every hosted partition (flush, producer snapshots). */
@@ -133,5 +165,12 @@ export class ReplicaService {
     await this.#reconciling
     await this.#pool.closeOwner(this.#owner)
     this.#hosted.clear()
+    this.#byHandle.clear()
   }
+}
+
+/** `cleanup.policy` as a list of `delete` / `compact` (validated when it was set). */
+export function cleanupPolicyOf(value: string): { delete: boolean; compact: boolean } {
+  const items = value.split(',').map((s) => s.trim())
+  return { delete: items.includes('delete'), compact: items.includes('compact') }
 }

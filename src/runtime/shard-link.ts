@@ -115,6 +115,8 @@ export class ShardLink {
     const id = this.#nextId++
     const msg = build(id, Date.now() + timeoutMs)
     return new Promise((resolve) => {
+      // Posted first: a DataCloneError (a programming error) then rejects this promise and leaves no pending entry behind.
+      this.#worker.postMessage(msg, transfer)
       const timer = setTimeout(() => {
         const p = this.#pending.get(id)
         if (p === undefined || p.settled) return
@@ -124,7 +126,6 @@ export class ShardLink {
       this.#pending.set(id, { resolve, timer, bytes, settled: false })
       this.#inFlightRequests++
       this.#inFlightBytes += bytes
-      this.#worker.postMessage(msg, transfer)
     })
   }
 

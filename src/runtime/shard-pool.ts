@@ -27,9 +27,10 @@ import { FETCH_ITEM_FIELDS, ISOLATION_READ_COMMITTED, ISOLATION_READ_UNCOMMITTED
 import type { ControlError, ControlResult, ShardControl } from './shard-host.ts'
 import { ShardLink, type LinkError, type LinkOutcome } from './shard-link.ts'
 import { ShardRestarter, type Hosted, type ShardPartitionHandle } from './shard-restarter.ts'
+import { UNKNOWN_WATERMARKS, WatermarkTable, type Watermarks } from './watermark-table.ts'
+import { fillPending, fromWireFetch, liftControl, mergeResults, sameIncarnation } from './pool-results.ts'
 
 export type { ShardPartitionHandle }
-import { UNKNOWN_WATERMARKS, WatermarkTable, type Watermarks } from './watermark-table.ts'
 
 export interface RuntimeLogger {
   info(obj: object, msg: string): void
@@ -73,6 +74,8 @@ export class ShardPool implements PartitionHost {
   readonly #listeners = new Set<(handles: readonly PartitionHandle[]) => void>()
   readonly #restarter: ShardRestarter
   #nextActorId = 1
+  #payloadBytes = 0
+  #copiedBytes = 0
   #stopped = false
   #shared = false
 
@@ -162,7 +165,11 @@ export class ShardPool implements PartitionHost {
     // Registered before the call so a restart meanwhile re-creates it too; removed if the open fails.
     this.#byKey.set(key, hosted)
     this.#bySlot[shard]!.set(slot, hosted)
-    const r = await this.#controlResult<Watermarks>(shard, (c) => c.createPartition({ ...spec, actorId: handle.actorId, slot, ...table.chunk(slot) }))
+    const create = () => this.#controlResult<Watermarks>(shard, (c) => c.createPartition({ ...spec, actorId: handle.actorId, slot, ...table.chunk(slot) }))
+    let r = await create()
+    // The worker died during the call: its restart re-opens this partition too (it was registered),
+    // so ask again once it is back — 'already_exists' then means the restart did it.
+    for (let retry = 0; retry < 3 && 'error' in r && r.error === 'shard_unavailable' && !this.#stopped; retry++) r = await create()
     if ('error' in r && r.error !== 'already_exists') {
       if (this.#byKey.get(key) === hosted) this.#forget(hosted, r.error !== 'request_timed_out')
       throw new Error(`cannot open partition ${spec.topic}-${spec.partition} on shard ${shard}: ${r.error}${r.message ? ` (${r.message})` : ''}`)
@@ -171,19 +178,22 @@ export class ShardPool implements PartitionHost {
   }
 
   async updatePartition(handle: PartitionHandle, change: { leaderEpoch?: number; config?: LogConfig }): Promise<void> {
-    const hosted = this.#byKey.get(handle.key)
+    const hosted = this.#lookup(handle)
     if (hosted === undefined) return
     hosted.spec = {
       ...hosted.spec, leaderEpoch: Math.max(hosted.spec.leaderEpoch, change.leaderEpoch ?? -1),
       ...(change.config === undefined ? {} : { config: change.config }),
     }
-    const r = await this.#controlResult<Watermarks>(handle.shard, (c) => c.updatePartition(hosted.handle.actorId, change))
+    const update = () => this.#controlResult<Watermarks>(handle.shard, (c) => c.updatePartition(hosted.handle.actorId, change))
+    let r = await update()
+    // Idempotent, so after a worker death (the restart re-opens with the updated spec anyway) it is simply repeated.
+    for (let retry = 0; retry < 3 && 'error' in r && r.error === 'shard_unavailable' && !this.#stopped; retry++) r = await update()
     if ('error' in r && r.error !== 'not_found') throw new Error(`cannot update partition ${handle.key}: ${r.error}`)
   }
 
   /** Closes the partition and renames its directory for deletion; returns the new path ('' if it was not hosted). */
   async deletePartition(handle: PartitionHandle): Promise<string> {
-    const hosted = this.#byKey.get(handle.key)
+    const hosted = this.#lookup(handle)
     if (hosted === undefined) return ''
     this.#forget(hosted, false) // from now on its produce/fetch items answer not_leader_or_follower, and restarts skip it
     const r = await this.#controlResult<string>(handle.shard, (c) => c.deletePartition(hosted.handle.actorId))
@@ -218,13 +228,13 @@ export class ShardPool implements PartitionHost {
   }
 
   async listOffsetByTime(handle: PartitionHandle, timestamp: number): Promise<{ ok: { offset: number; timestamp: number; leaderEpoch: number } | null } | { error: 'not_leader_or_follower' | 'shard_unavailable' | 'request_timed_out' }> {
-    const hosted = this.#byKey.get(handle.key)
+    const hosted = this.#lookup(handle)
     if (hosted === undefined) return { error: 'not_leader_or_follower' }
     return liftControl(await this.#controlResult<{ offset: number; timestamp: number; leaderEpoch: number } | null>(handle.shard, (c) => c.listOffsetByTime(hosted.handle.actorId, timestamp)))
   }
 
   async offsetForLeaderEpoch(handle: PartitionHandle, epoch: number): Promise<{ ok: { leaderEpoch: number; endOffset: number } } | { error: 'not_leader_or_follower' | 'shard_unavailable' | 'request_timed_out' }> {
-    const hosted = this.#byKey.get(handle.key)
+    const hosted = this.#lookup(handle)
     if (hosted === undefined) return { error: 'not_leader_or_follower' }
     return liftControl(await this.#controlResult<{ leaderEpoch: number; endOffset: number }>(handle.shard, (c) => c.offsetForLeaderEpoch(hosted.handle.actorId, epoch)))
   }
@@ -253,6 +263,8 @@ export class ShardPool implements PartitionHost {
     const link = this.#links[shard]!
     if (send.length === 0 || !this.#restarter.isReady(shard) || !link.alive) return Promise.resolve(fillPending(results, at, 'shard_unavailable'))
     const payload = encodeProduce(send, mode)
+    this.#payloadBytes += payload.bytes
+    this.#copiedBytes += payload.copiedBytes
     const sent = link.request((id, deadline) => ({ t: 'produce', id, deadline, buffers: payload.buffers, items: payload.items }), payload.buffers, payload.bytes, timeoutMs)
     return sent.then((outcome) => mergeResults(results, at, outcome as LinkOutcome<WireProduceResult[]>))
   }
@@ -308,8 +320,8 @@ export class ShardPool implements PartitionHost {
 
   /** From the shared table, no round trip. UNKNOWN_WATERMARKS (all -1) for a handle not hosted (deleted, closed). */
   watermarks(handle: PartitionHandle): Watermarks {
-    if (this.#byKey.get(handle.key)?.handle.slot !== handle.slot) return UNKNOWN_WATERMARKS
-    return this.#tables[handle.shard]!.read(handle.slot) ?? UNKNOWN_WATERMARKS
+    if (this.#lookup(handle) === undefined) return UNKNOWN_WATERMARKS
+    return this.#tables[handle.shard]!.read(handle.slot)
   }
 
   onWatermarksMoved(listener: (handles: readonly PartitionHandle[]) => void): () => void {
@@ -323,6 +335,11 @@ export class ShardPool implements PartitionHost {
 
   onDrain(shard: number, cb: () => void): void {
     this.#links[shard]!.onDrain(cb)
+  }
+
+  /** Produce payload bytes sent to shards, and how many of them the pool copied (the rest moved by transfer). */
+  payloadStats(): { payloadBytes: number; copiedBytes: number } {
+    return { payloadBytes: this.#payloadBytes, copiedBytes: this.#copiedBytes }
   }
 
   /** Placement counts per shard (for tests and metrics). */
@@ -339,6 +356,9 @@ export class ShardPool implements PartitionHost {
   }
   killForTest(shard: number): Promise<number> {
     return this.#links[shard]!.killForTest()
+  }
+  isReadyForTest(shard: number): boolean {
+    return this.#restarter.isReady(shard) && this.#links[shard]!.alive
   }
   whenReady(shard: number): Promise<boolean> {
     return this.#restarter.whenReady(shard, this.#o.controlTimeoutMs)
@@ -375,8 +395,13 @@ export class ShardPool implements PartitionHost {
 
   #hostedOn(shard: number, handle: PartitionHandle): Hosted | undefined {
     assert(handle.shard === shard, `partition ${handle.key} is on shard ${handle.shard}, not ${shard}`)
+    return this.#lookup(handle)
+  }
+
+  /** The hosted partition `handle` names, unless it was deleted, closed or re-opened since. */
+  #lookup(handle: PartitionHandle): Hosted | undefined {
     const hosted = this.#byKey.get(handle.key)
-    return hosted !== undefined && hosted.handle.slot === handle.slot ? hosted : undefined
+    return hosted !== undefined && sameIncarnation(hosted.handle, handle) ? hosted : undefined
   }
 
   #leastLoadedShard(): number {
@@ -404,28 +429,4 @@ export class ShardPool implements PartitionHost {
     if (handles.length === 0) return
     for (const listener of this.#listeners) listener(handles)
   }
-}
-
-/** Answers the items at `at` (those sent, or about to be) with one error. */
-function fillPending<R extends ProduceItemResult | FetchItemResult>(results: R[], at: readonly number[], error: 'shard_unavailable' | 'request_timed_out'): R[] {
-  for (const i of at) results[i] = { error } as R
-  return results
-}
-
-function mergeResults(results: ProduceItemResult[], at: readonly number[], outcome: LinkOutcome<WireProduceResult[]>): ProduceItemResult[] {
-  if ('error' in outcome) return fillPending(results, at, outcome.error)
-  at.forEach((i, k) => { results[i] = outcome.ok[k]! })
-  return results
-}
-
-function fromWireFetch(r: WireFetchResult): FetchItemResult {
-  if ('error' in r) return r.watermarks === undefined ? { error: r.error } : { error: r.error, watermarks: r.watermarks }
-  const { buffer, byteOffset, byteLength, highWatermark, lastStableOffset, logStartOffset } = r.ok
-  return { ok: { records: Buffer.from(buffer, byteOffset, byteLength), highWatermark, lastStableOffset, logStartOffset } }
-}
-
-function liftControl<T>(r: { ok: T } | { error: LinkError | ControlError }): { ok: T } | { error: 'not_leader_or_follower' | 'shard_unavailable' | 'request_timed_out' } {
-  if ('ok' in r) return r
-  if (r.error === 'shard_unavailable' || r.error === 'request_timed_out') return { error: r.error }
-  return { error: r.error === 'not_found' ? 'not_leader_or_follower' : 'shard_unavailable' }
 }

@@ -81,7 +81,7 @@ export class ShardRestarter {
     this.#restarting.set(shard, generation)
     const table = this.#d.table(shard)
     const specs = this.#d.partitionsOf(shard).map((hosted) => {
-      const last = table.read(hosted.handle.slot, 1) // the writer is dead: one attempt tells torn from consistent
+      const last = table.tryRead(hosted.handle.slot, 1) // the writer is dead: one attempt tells torn from consistent
       table.reset(hosted.handle.slot, last ?? UNKNOWN_WATERMARKS)
       return recoverySpec(hosted, last, table)
     })

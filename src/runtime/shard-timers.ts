@@ -63,6 +63,13 @@ export class ShardTimers {
 
   cancel(key: string): void {
     this.#entries.delete(key) // its heap node is now stale
+    if (this.#entries.size === 0) {
+      // Nothing left: drop the heap and the Node timer so an idle shard holds no timer at all.
+      this.#heap.length = 0
+      if (this.#timer) clearTimeout(this.#timer)
+      this.#timer = null
+      this.#armedFor = Infinity
+    }
   }
 
   close(): void {
@@ -108,6 +115,8 @@ export class ShardTimers {
       this.#armedFor = Infinity
       this.runDue()
     }, delay)
+    // The shard's port keeps its thread alive; the timer alone must not (a host used in-process, in tests).
+    this.#timer.unref()
   }
 
   #push(node: HeapNode): void {

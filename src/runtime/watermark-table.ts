@@ -39,8 +39,13 @@ export const CHUNK_SLOTS = 1024
 const SLOT_INTS = 16
 const CHUNK_BYTES = CHUNK_SLOTS * SLOT_INTS * Int32Array.BYTES_PER_ELEMENT
 const TWO_32 = 2 ** 32
-/** A writer holds the odd sequence for a few stores; a reader gives up only if a writer died mid-write. */
-const MAX_READ_ATTEMPTS = 100_000
+/**
+ * A writer holds the odd sequence for 14 stores. A reader that keeps colliding with writes (a
+ * writer publishing in a tight loop, or one that died mid-write) stops after this many attempts
+ * and falls back to the last snapshot it read of the slot: older, but consistent — and a stale
+ * watermark is what any reader may see anyway.
+ */
+const MAX_READ_ATTEMPTS = 1_000
 
 export const UNKNOWN_WATERMARKS: Watermarks = Object.freeze({
   logStartOffset: -1, highWatermark: -1, lastStableOffset: -1, logEndOffset: -1, leaderEpoch: -1, recoveryPoint: -1,
@@ -123,6 +128,8 @@ export class WatermarkTable {
   readonly #chunks: SharedArrayBuffer[] = []
   readonly #views: Int32Array[] = []
   readonly #free: number[] = []
+  /** Per slot: the last consistent snapshot read or written here (read()'s fallback). */
+  readonly #last: Watermarks[] = []
   #next = 0
   #used = 0
 
@@ -158,11 +165,22 @@ export class WatermarkTable {
     return { chunkIndex, chunk }
   }
 
-  /** A consistent snapshot; undefined only if `attempts` found a write in progress each time. */
-  read(slot: number, attempts = MAX_READ_ATTEMPTS): Watermarks | undefined {
+  /** A consistent snapshot: the current one, or if writes keep colliding, the last one seen (never torn). */
+  read(slot: number): Watermarks {
+    const fresh = this.tryRead(slot, MAX_READ_ATTEMPTS)
+    if (fresh !== undefined) return fresh
+    const last = this.#last[slot]
+    assert(last !== undefined, `watermark slot ${slot} was never written`)
+    return last
+  }
+
+  /** The current snapshot, or undefined if each of `attempts` found a write in progress. */
+  tryRead(slot: number, attempts: number): Watermarks | undefined {
     const view = this.#views[chunkOf(slot)]
     assert(view !== undefined, `no watermark chunk for slot ${slot}`)
-    return readSlot(view, slot, attempts)
+    const w = readSlot(view, slot, attempts)
+    if (w !== undefined) this.#last[slot] = w
+    return w
   }
 
   /**
@@ -175,5 +193,6 @@ export class WatermarkTable {
     const base = baseOf(slot)
     if ((Atomics.load(view, base) & 1) === 1) Atomics.add(view, base, 1)
     writeSlot(view, slot, w)
+    this.#last[slot] = w
   }
 }

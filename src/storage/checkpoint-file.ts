@@ -10,20 +10,34 @@ import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, w
 import { dirname } from 'node:path'
 import { assertSafeInteger } from '../lib/assert.ts'
 
-/** Writes `content` to `path` so that readers see all or nothing, durably. */
-export function writeFileAtomically(path: string, content: string | Buffer): void {
+/**
+ * Writes `content` to `path` so that readers see all or nothing — durably unless `durable` is
+ * false, in which case the caller fsyncs the file and its directory later (fsyncFile +
+ * fsyncDirectory), e.g. at a partition's first flush.
+ */
+export function writeFileAtomically(path: string, content: string | Buffer, durable = true): void {
   const tmp = `${path}.tmp`
   const fd = openSync(tmp, 'w', 0o644)
   try {
     const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content
     let done = 0
     while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done)
-    fsyncSync(fd)
+    if (durable) fsyncSync(fd)
   } finally {
     closeSync(fd)
   }
   renameSync(tmp, path)
-  fsyncDirectory(dirname(path))
+  if (durable) fsyncDirectory(dirname(path))
+}
+
+/** fsyncs a file written earlier with `durable = false`. */
+export function fsyncFile(path: string): void {
+  const fd = openSync(path, 'r')
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
 }
 
 /** Makes a rename or a file creation in `dir` durable. */

@@ -8,7 +8,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { assertSafeInteger } from '../lib/assert.ts'
-import { writeFileAtomically } from './checkpoint-file.ts'
+import { fsyncFile, writeFileAtomically } from './checkpoint-file.ts'
 
 export const UNDEFINED_EPOCH = -1
 export const UNDEFINED_EPOCH_OFFSET = -1
@@ -101,10 +101,25 @@ export class LeaderEpochCache {
     return UNDEFINED_EPOCH
   }
 
+  /**
+   * While true, writes skip fsync and leave it to syncDeferred(): a fresh partition defers its
+   * first epoch entry to its first flush, together with the data it describes.
+   */
+  deferSync = false
+  #unsynced = false
+
   private write(): void {
     let text = `0\n${this.entries.length}\n`
     for (const e of this.entries) text += `${e.epoch} ${e.startOffset}\n`
-    writeFileAtomically(this.path, text)
+    writeFileAtomically(this.path, text, !this.deferSync)
+    if (this.deferSync) this.#unsynced = true
+  }
+
+  /** fsyncs a deferred write (the directory is synced by the caller) and ends deferral. */
+  syncDeferred(): void {
+    if (this.#unsynced) fsyncFile(this.path)
+    this.#unsynced = false
+    this.deferSync = false
   }
 }
 

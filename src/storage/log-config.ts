@@ -15,6 +15,16 @@ export interface LogConfig {
   messageTimestampBeforeMaxMs: number
   messageTimestampAfterMaxMs: number
   producerIdExpirationMs: number
+  /** retention.ms: segments whose largest timestamp is older than this are deleted (Infinity: never). */
+  retentionMs: number
+  /** retention.bytes: the log is kept at most this large, whole segments at a time (Infinity: unlimited). */
+  retentionBytes: number
+  /** cleanup.policy: `delete` enables time/size retention; `compact` the cleaner. */
+  cleanupPolicy: { readonly delete: boolean; readonly compact: boolean }
+  /** file.delete.delay.ms: how long a `.deleted` segment stays on disk before it is removed. */
+  fileDeleteDelayMs: number
+  /** log.retention.check.interval.ms (a broker setting, carried here so each shard can schedule it). */
+  retentionCheckIntervalMs: number
 }
 
 /** Kafka's topic-level defaults; Long.MAX "never" values are Infinity. */
@@ -30,6 +40,11 @@ export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
   messageTimestampBeforeMaxMs: Infinity,
   messageTimestampAfterMaxMs: Infinity,
   producerIdExpirationMs: 86_400_000,
+  retentionMs: 7 * 24 * 60 * 60 * 1000, // log.retention.hours = 168
+  retentionBytes: Infinity, // log.retention.bytes = -1
+  cleanupPolicy: Object.freeze({ delete: true, compact: false }),
+  fileDeleteDelayMs: 60_000,
+  retentionCheckIntervalMs: 300_000,
 })
 
 export type AppendError =

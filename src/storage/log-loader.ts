@@ -10,7 +10,7 @@
 import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { assert } from '../lib/assert.ts'
 import { scanBatchHeaders } from './batch-scan.ts'
-import { fsyncDirectory, writeFileAtomically } from './checkpoint-file.ts'
+import { writeFileAtomically } from './checkpoint-file.ts'
 import type { FileHandleCache } from './file-handles.ts'
 import type { LeaderEpochCache } from './leader-epoch-cache.ts'
 import { lastSequenceOf, type ProducerStateManager } from './producer-state.ts'
@@ -27,20 +27,32 @@ export interface LoaderLogger {
 
 export const PARTITION_METADATA_FILE = 'partition.metadata'
 
-/** Writes `partition.metadata` for a new directory, or checks that an existing one names `topicId`. Throws on a mismatch. */
-export function checkPartitionMetadata(dir: string, topicId: string): void {
+/**
+ * Writes `partition.metadata` for a new directory, or checks that an existing one names
+ * `topicId`. Throws on a mismatch. Returns true when it wrote the file without fsync: like
+ * Kafka, a new partition's metadata is made durable lazily (at its first flush), so creating
+ * 10,000 empty partitions does not cost 10,000 fsync rounds. A file lost or torn that way
+ * belongs to a partition without flushed data, and is simply written again.
+ */
+export function checkPartitionMetadata(dir: string, topicId: string): boolean {
   const path = `${dir}/${PARTITION_METADATA_FILE}`
-  if (!existsSync(path)) {
-    writeFileAtomically(path, `version: 0\ntopic_id: ${topicId}\n`)
-    return
-  }
-  const text = readFileSync(path, 'utf8')
+  const text = existsSync(path) ? readFileSync(path, 'utf8') : ''
   const version = /^version: *(\S+)$/m.exec(text)?.[1]
   const stored = /^topic_id: *(\S+)$/m.exec(text)?.[1]
+  if (text === '' || ((version !== '0' || stored === undefined) && !hasLogData(dir))) {
+    writeFileAtomically(path, `version: 0\ntopic_id: ${topicId}\n`, false)
+    return true
+  }
   if (version !== '0' || stored === undefined) throw new Error(`${path} is malformed: ${JSON.stringify(text)}`)
   if (stored !== topicId) {
     throw new Error(`${dir} belongs to topic id ${stored}, not ${topicId}: refusing to open it (was the topic deleted and re-created?)`)
   }
+  return false
+}
+
+/** Whether any segment of `dir` holds bytes. */
+function hasLogData(dir: string): boolean {
+  return readdirSync(dir).some((name) => /^\d{20}\.log$/.test(name) && statSync(`${dir}/${name}`).size > 0)
 }
 
 export interface LoadOptions {
@@ -83,8 +95,8 @@ export function loadLog(o: LoadOptions): LoadedLog {
   const files = listSegmentFiles(o.dir)
   if (files.length === 0) {
     const base = o.logStartOffset ?? 0
+    // The new segment's directory entry is fsynced by the partition's first flush.
     const segment = LogSegment.create(o.dir, base, o.fds, o.indexIntervalBytes)
-    fsyncDirectory(o.dir)
     o.producerState.clear()
     o.epochCache.truncateFromEnd(base)
     return { segments: [segment], logEndOffset: base, recoveryPoint: base, logStartOffset: base, snapshotAtEnd: false }

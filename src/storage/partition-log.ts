@@ -17,10 +17,10 @@ import { randomUUID } from 'node:crypto'
 import { basename, dirname } from 'node:path'
 import { mkdirSync } from 'node:fs'
 import { AssertionError, assert, assertSafeInteger } from '../lib/assert.ts'
-import { fsyncDirectory } from './checkpoint-file.ts'
+import { fsyncDirectory, fsyncFile } from './checkpoint-file.ts'
 import type { FileHandleCache } from './file-handles.ts'
 import { LeaderEpochCache } from './leader-epoch-cache.ts'
-import { checkPartitionMetadata, deleteSegmentFiles, loadLog, type LoaderLogger } from './log-loader.ts'
+import { PARTITION_METADATA_FILE, checkPartitionMetadata, deleteSegmentFiles, loadLog, type LoaderLogger } from './log-loader.ts'
 import { ProducerStateManager, lastSequenceOf } from './producer-state.ts'
 import {
   LOG_OVERHEAD, baseOffsetOf, baseSequenceOf, batchSizeOf, checkBatchFraming, isControl, isTransactional,
@@ -71,6 +71,8 @@ export class PartitionLog {
   private lastFlushTime: number
   /** A new segment file exists whose directory entry is not fsynced yet. */
   private dirNeedsSync = false
+  /** partition.metadata, the first epoch entry and the directory itself await their first fsync. */
+  private freshFilesUnsynced = false
   /** Set after a failed write: the log refuses appends until reopened (Kafka takes the log dir offline). */
   private failed = false
   private closed = false
@@ -106,9 +108,13 @@ export class PartitionLog {
   static open(o: PartitionLogOptions): PartitionLog {
     assertSafeInteger(o.recoveryPoint, 'recovery point')
     mkdirSync(o.dir, { recursive: true })
-    checkPartitionMetadata(o.dir, o.topicId)
+    const fresh = checkPartitionMetadata(o.dir, o.topicId)
     const epochs = LeaderEpochCache.load(`${o.dir}/${LEADER_EPOCH_CHECKPOINT}`, (m) => o.logger?.warn({ dir: o.dir }, m))
-    return new PartitionLog(o, epochs, new ProducerStateManager(o.dir))
+    // A fresh partition makes its files durable at its first flush (see checkPartitionMetadata).
+    epochs.deferSync = fresh
+    const log = new PartitionLog(o, epochs, new ProducerStateManager(o.dir))
+    log.freshFilesUnsynced = fresh
+    return log
   }
 
   get logStartOffset(): number {
@@ -378,6 +384,14 @@ export class PartitionLog {
     const upTo = this.leo
     if (this.flushedTo < upTo || this.dirNeedsSync) {
       for (let i = this.segmentIndexFor(this.flushedTo); i < this.segments.length; i++) this.segments[i]!.flush()
+      // An empty fresh partition needs no fsync at all: torn files are rewritten while its log is empty.
+      if (this.freshFilesUnsynced && upTo > this.startOffset) {
+        fsyncFile(`${this.dir}/${PARTITION_METADATA_FILE}`)
+        this.epochs.syncDeferred()
+        fsyncDirectory(dirname(this.dir))
+        this.freshFilesUnsynced = false
+        this.dirNeedsSync = true
+      }
       if (this.dirNeedsSync) fsyncDirectory(this.dir)
       this.dirNeedsSync = false
     }
@@ -401,7 +415,8 @@ export class PartitionLog {
     if (this.closed) return
     if (!this.failed) {
       this.flush()
-      if (this.snapshotOffset !== this.leo) this.takeProducerSnapshot()
+      // An empty log has no producer state worth a snapshot (and 10,000 idle partitions must close fast).
+      if (this.snapshotOffset !== this.leo && this.leo > this.startOffset) this.takeProducerSnapshot()
     }
     for (const s of this.segments) s.close()
     this.fds.closeUnder(`${this.dir}/`)

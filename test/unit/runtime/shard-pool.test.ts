@@ -200,7 +200,8 @@ t.test('a worker killed mid-request: shard_unavailable at once, then restarted w
 
   // An uncaught exception in the worker takes the same path.
   await pool.crashForTest(h.shard)
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  // The crash comes right after the call returns; wait until the pool has noticed it.
+  while (pool.isReadyForTest(h.shard)) await new Promise((resolve) => setTimeout(resolve, 5))
   t.ok(await pool.whenReady(h.shard))
   t.same(await readAll(pool, h), ['before-0', 'before-1', 'after-0'])
   t.equal(pool.watermarks(h).highWatermark, 3)
