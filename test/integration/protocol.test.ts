@@ -162,3 +162,22 @@ t.test('ListOffsets v9: special timestamps and leader epoch checks', async (t) =
   t.match(await ask(t0 + 9500), { errorCode: 0, offset: -1 }, 'nothing at or after')
   t.match(await ask(-1, 7), { errorCode: 75 }, 'UNKNOWN_LEADER_EPOCH for a newer epoch')
 })
+
+t.test('limits: queued.max.request.bytes delays reads but drops nothing; idle connections close', async (t) => {
+  const small = await startBroker(t, { config: { 'queued.max.request.bytes': 100_000, 'connections.max.idle.ms': 300 } })
+  const c = await RawClient.connect(small.bootstrap)
+  t.teardown(() => c.close())
+  c.send(RawClient.frame(19, 7, 1, (w) => encodeCreateTopicsRequest(w, 7, { topics: [{ name: 'limits', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false })))
+  t.equal(decodeCreateTopicsResponse((await c.response(19, 7)).body, 7).topics[0]!.errorCode, 0)
+  const value = Buffer.alloc(20_000, 0x62)
+  const n = 40 // 40 × ~20 KB pipelined: 8× the broker-wide request memory
+  for (let i = 0; i < n; i++) c.send(produceFrame('limits', 10 + i, buildRecordBatch({ records: [{ value }] })))
+  for (let i = 0; i < n; i++) {
+    const { correlationId, body } = await c.response(0, 9)
+    const p = decodeProduceResponse(body, 9).responses[0]!.partitionResponses[0]!
+    if (correlationId !== 10 + i || p.errorCode !== 0 || p.baseOffset !== i) t.fail(`request ${i}: correlation ${correlationId}, error ${p.errorCode}, offset ${p.baseOffset}`)
+  }
+  t.pass('every request answered, in order, with consecutive offsets')
+  const idle = await RawClient.connect(small.bootstrap)
+  t.ok(await idle.closed(5000), 'an idle connection is closed after connections.max.idle.ms')
+})
