@@ -181,3 +181,36 @@ t.test('limits: queued.max.request.bytes delays reads but drops nothing; idle co
   const idle = await RawClient.connect(small.bootstrap)
   t.ok(await idle.closed(5000), 'an idle connection is closed after connections.max.idle.ms')
 })
+
+t.test('long poll: a waiting fetch wakes when data arrives, and min_bytes counts across partitions', async (t) => {
+  const { encodeFetchRequest } = await import('../../src/protocol/messages/fetch-request.ts')
+  const { decodeFetchResponse } = await import('../../src/protocol/messages/fetch-response.ts')
+  const admin = await client(t)
+  admin.send(RawClient.frame(19, 7, 1, (w) => encodeCreateTopicsRequest(w, 7, { topics: [{ name: 'raw-poll', numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false })))
+  t.equal(decodeCreateTopicsResponse((await admin.response(19, 7)).body, 7).topics[0]!.errorCode, 0)
+  const batch = buildRecordBatch({ records: [{ value: 'x'.repeat(100) }] })
+  const fetcher = await client(t)
+  const fetch = (minBytes: number) => {
+    fetcher.send(RawClient.frame(1, 11, 2, (w) => encodeFetchRequest(w, 11, {
+      clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1 }, maxWaitMs: 30_000, minBytes, maxBytes: 1 << 20,
+      isolationLevel: 0, sessionId: 0, sessionEpoch: -1, forgottenTopicsData: [], rackId: '',
+      topics: [{ topic: 'raw-poll', topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitions: [0, 1].map((partition) => ({ partition, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20, replicaDirectoryId: 'AAAAAAAAAAAAAAAAAAAAAA' })) }],
+    })))
+    return fetcher.response(1, 11).then((r) => decodeFetchResponse(r.body, 11))
+  }
+  const produceTo = async (partition: number) => {
+    admin.send(RawClient.frame(0, 9, 3, (w) => encodeProduceRequest(w, 9, { transactionalId: null, acks: 1, timeoutMs: 5000, topicData: [{ name: 'raw-poll', partitionData: [{ index: partition, records: Buffer.from(batch) }] }] })))
+    await admin.response(0, 9)
+  }
+  let answered = false
+  const waiting = fetch(2 * batch.length).then((r) => { answered = true; return r })
+  await produceTo(0)
+  await new Promise((r) => setTimeout(r, 300))
+  t.notOk(answered, 'one batch is below min_bytes: the fetch keeps waiting')
+  await produceTo(1)
+  // max_wait_ms is 30 s: an answer well before it can only come from the wake-up event.
+  const res = await Promise.race([waiting, new Promise<null>((r) => setTimeout(() => r(null), 10_000))])
+  t.ok(res, 'the fetch woke when min_bytes was reached')
+  const sizes = res!.responses[0]!.partitions.map((p) => p.records?.length ?? 0)
+  t.same(sizes, [batch.length, batch.length], 'both partitions returned their batch')
+})
