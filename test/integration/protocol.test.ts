@@ -214,3 +214,9 @@ t.test('long poll: a waiting fetch wakes when data arrives, and min_bytes counts
   const sizes = res!.responses[0]!.partitions.map((p) => p.records?.length ?? 0)
   t.same(sizes, [batch.length, batch.length], 'both partitions returned their batch')
 })
+
+t.test('acks=0 to a partition that fails closes the connection, as Kafka does', async (t) => {
+  const c = await client(t)
+  c.send(produceFrame('no-such-topic-acks0', 1, buildRecordBatch({ records: [{ value: 'lost' }] }), 0))
+  t.ok(await c.closed(), 'closed, so the client refreshes its metadata')
+})
