@@ -55,7 +55,7 @@ function logRejected(ctx: RequestContext, responses: TopicProduceResponse[]): vo
 export function handleProduce(ctx: RequestContext, req: ProduceRequest): ProduceResponse | null | Promise<ProduceResponse | null> {
   const { broker } = ctx
   const image = broker.image()
-  const byShard = new Map<number, Slot[]>()
+  const slots: Slot[] = []
   const responses: TopicProduceResponse[] = []
   let failed = false
   const validAcks = req.acks === 0 || req.acks === 1 || req.acks === -1
@@ -78,16 +78,13 @@ export function handleProduce(ctx: RequestContext, req: ProduceRequest): Produce
         failed = true
         continue
       }
-      let slots = byShard.get(hosted!.handle.shard)
-      if (!slots) byShard.set(hosted!.handle.shard, (slots = []))
       slots.push({ response, hosted: hosted!, records: p.records! })
     }
   }
   const pool = broker.replicas.pool
-  const slots = [...byShard.values()].flat()
   // Posted to every shard synchronously, before this handler returns: arrival order is kept.
   const sent = slots.length === 0 ? null : pool.produceAcrossShards(slots.map((s) => ({ handle: s.hosted.handle, records: s.records })), req.timeoutMs)
-  for (const shard of byShard.keys()) {
+  for (const shard of new Set(slots.map((s) => s.hosted.handle.shard))) {
     if (pool.isSaturated(shard)) ctx.conn.holdReads(new Promise<void>((resolve) => pool.onDrain(shard, resolve)))
   }
   const respond = (): ProduceResponse | null => {
