@@ -9,7 +9,8 @@
  * - Memory is bounded: each frame's bytes are reserved in the broker-wide pool before they are
  *   buffered and released once the response is written; at most `maxInFlight` requests per
  *   connection. When either limit is reached, or a dispatcher asks to hold reads (a full actor
- *   mailbox), the socket is paused — requests are delayed, never dropped.
+ *   mailbox), or responses wait unsent because the client does not read them, the socket is
+ *   paused — requests are delayed, never dropped.
  * - Each frame is copied once, out of Node's pooled socket chunks into a Buffer with its own
  *   ArrayBuffer, which the broker owns and may transfer to a shard worker.
  */
@@ -249,6 +250,13 @@ export class Connection implements ConnectionInfo {
     }
     this.#socket.uncork()
     assert(this.#pending.length <= this.#limits.maxInFlight + 1, 'in-flight requests exceed the cap')
+    // A client that does not read its responses stops being read from, so unsent responses stay bounded.
+    if (this.#socket.writableNeedDrain) {
+      this.holdReads(new Promise((resolve) => {
+        this.#socket.once('drain', resolve)
+        this.#socket.once('close', resolve)
+      }))
+    }
     this.#updateFlow()
   }
 }
