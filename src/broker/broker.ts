@@ -28,6 +28,7 @@ import { ControllerService } from './controller-service.ts'
 import { ReplicaService, partitionKey } from './replica-service.ts'
 import { ProducerIdService } from './producer-ids.ts'
 import { CheckpointWriter } from './checkpoints.ts'
+import { DeletedPartitionReaper } from './deleted-partitions.ts'
 import { GroupCoordinatorService } from '../coordinator/service.ts'
 
 export interface BrokerOptions {
@@ -51,6 +52,7 @@ export class Broker {
   #replicas: ReplicaService | null = null
   #server: KafkaServer | null = null
   #checkpoints: CheckpointWriter | null = null
+  #reaper: DeletedPartitionReaper | null = null
   #image: MetadataImage = EMPTY_IMAGE
   /** Set while the metadata log replays at start-up. */
   #replay: MetadataDelta | null = null
@@ -132,9 +134,13 @@ export class Broker {
     // Library mode shares one lazily started pool of 1–2 workers among all brokers in the process.
     this.#pool = library ? await ShardPool.acquireShared({ logger: this.log }) : await ShardPool.start({ workers: this.config.shardWorkers, logger: this.log })
     const owner = `${this.nodeId}:${randomUUID()}`
+    // Deleted topics' directories: those a previous run left, and each one a deletion leaves from now on.
+    const reaper = this.#reaper = new DeletedPartitionReaper({ delayMs: this.config.fileDeleteDelayMs, log: this.log })
+    for (const dir of this.#logDir.listDeletedPartitionDirs()) reaper.schedule(dir)
     this.#replicas = new ReplicaService({
       pool: this.#pool, owner, logDir: logDirPath, config: this.config, log: this.log,
-      checkpoints: this.#logDir.startupCheckpoints(),
+      checkpoints: this.#logDir.startupCheckpoints(), onDirDeleted: (dir) => reaper.schedule(dir),
+      onLogStartAdvanced: () => this.#checkpoints?.writeNow(),
     })
     this.#pool.onWatermarksMoved((handles) => {
       for (const h of handles) this.#notifyMoved(h)
@@ -245,6 +251,7 @@ export class Broker {
     await this.#applied.catch(() => {})
     await this.#replicas?.close().catch((err: unknown) => this.log.error({ err }, 'closing partitions failed'))
     this.#checkpoints?.writeNow()
+    await this.#reaper?.stop()
     await this.#metadata?.close()
     await this.#pool?.release()
     // The clean-shutdown marker: every partition was closed (flushed) above.

@@ -45,6 +45,11 @@ export type FetchItemResult =
   | { readonly ok: { records: Buffer; highWatermark: number; lastStableOffset: number; logStartOffset: number; abortedTransactions?: { producerId: number; firstOffset: number }[] } }
   | { readonly error: HostError; readonly watermarks?: Watermarks }
 
+/** DeleteRecords of one partition: the new low watermark (log start offset), or why not. */
+export type DeleteRecordsItemResult =
+  | { readonly ok: { lowWatermark: number } }
+  | { readonly error: 'offset_out_of_range' | 'policy_violation' | 'not_leader_or_follower' | 'shard_unavailable' | 'request_timed_out'; readonly message?: string }
+
 export interface FetchItem {
   readonly handle: PartitionHandle
   readonly fetchOffset: number
@@ -69,6 +74,8 @@ export interface PartitionHost {
   watermarks(handle: PartitionHandle): Watermarks
   listOffsetByTime(handle: PartitionHandle, timestamp: number): Promise<{ ok: { offset: number; timestamp: number; leaderEpoch: number } | null } | { error: HostError }>
   offsetForLeaderEpoch(handle: PartitionHandle, epoch: number): Promise<{ ok: { leaderEpoch: number; endOffset: number } } | { error: HostError }>
+  /** Moves the partition's log start offset up to `offset` (-1: the high watermark); whole segments below it are deleted. */
+  deleteRecords(handle: PartitionHandle, offset: number): Promise<DeleteRecordsItemResult>
   onWatermarksMoved(listener: (handles: readonly PartitionHandle[]) => void): () => void
   isSaturated(shard: number): boolean
   onDrain(shard: number, cb: () => void): void

@@ -12,7 +12,7 @@ import { effectiveTopicConfig } from '../metadata/topic-config.ts'
 import type { BrokerConfig } from '../config/broker-config.ts'
 import type { LogConfig } from '../storage/partition-log.ts'
 import type { StartupCheckpoints } from '../storage/log-dir.ts'
-import type { PartitionHandle, PartitionHost, Watermarks } from './partition-host.ts'
+import type { DeleteRecordsItemResult, PartitionHandle, PartitionHost, Watermarks } from './partition-host.ts'
 import { join } from 'node:path'
 
 export interface HostedPartition {
@@ -40,17 +40,37 @@ export class ReplicaService {
   readonly #byHandle = new Map<string, HostedPartition>()
   /** Per hosted partition: the topic-overrides map its LogConfig was last built from. */
   readonly #overridesSeen = new Map<string, ReadonlyMap<string, string> | undefined>()
-  /** Partition directory names whose start-up checkpoint entries were used (each is used once). */
-  readonly #checkpointsUsed = new Set<string>()
+  /** Set once the start-up image was reconciled: later partitions ignore the start-up checkpoints. */
+  #startupReconciled = false
+  /** After close(): each partition's last watermarks, for the final checkpoint files. */
+  #closedWatermarks: Map<string, Watermarks> | null = null
   #reconciling: Promise<void> = Promise.resolve()
 
-  constructor(o: { pool: PartitionHost; owner: string; logDir: string; config: BrokerConfig; log: Logger; checkpoints: StartupCheckpoints }) {
+  /** Told each `<topic>-<n>.<id>-delete` directory a topic deletion left (removed after file.delete.delay.ms). */
+  readonly #onDirDeleted: ((dir: string) => void) | undefined
+  readonly #onLogStartAdvanced: (() => void) | undefined
+
+  constructor(o: {
+    pool: PartitionHost; owner: string; logDir: string; config: BrokerConfig; log: Logger; checkpoints: StartupCheckpoints
+    onDirDeleted?: (dir: string) => void
+    /** After DeleteRecords moved a log start offset: write log-start-offset-checkpoint now, not at the next interval. */
+    onLogStartAdvanced?: () => void
+  }) {
     this.#pool = o.pool
     this.#owner = o.owner
     this.#logDir = o.logDir
     this.#config = o.config
     this.#log = o.log
     this.#checkpoints = o.checkpoints
+    this.#onDirDeleted = o.onDirDeleted
+    this.#onLogStartAdvanced = o.onLogStartAdvanced
+  }
+
+  /** DeleteRecords of one hosted partition; a successful one is checkpointed before this resolves. */
+  async deleteRecords(p: HostedPartition, offset: number): Promise<DeleteRecordsItemResult> {
+    const r = await this.#pool.deleteRecords(p.handle, offset)
+    if ('ok' in r) this.#onLogStartAdvanced?.()
+    return r
   }
 
   get pool(): PartitionHost {
@@ -67,7 +87,7 @@ export class ReplicaService {
   }
 
   watermarks(p: HostedPartition): Watermarks {
-    return this.#pool.watermarks(p.handle)
+    return this.#closedWatermarks?.get(partitionKey(p.topicId, p.partition)) ?? this.#pool.watermarks(p.handle)
   }
 
   hosted(): IterableIterator<HostedPartition> {
@@ -133,17 +153,18 @@ export class ReplicaService {
       this.#overridesSeen.delete(key)
       removals.push(this.#pool.deletePartition(hosted.handle).then((dir) => {
         this.#log.info({ topic: hosted.topic, partition: hosted.partition, dir }, 'partition deleted; directory renamed for removal')
+        if (dir !== '') this.#onDirDeleted?.(dir)
       }))
     }
+    this.#startupReconciled = true
     await Promise.all([...creations, ...removals])
   }
 
   async #create(image: MetadataImage, topic: string, topicId: string, partition: number, leaderEpoch: number, key: string): Promise<void> {
-    // The start-up checkpoints describe the directories found at start-up: a topic deleted and
-    // re-created under the same name since then starts empty, at offset 0.
+    // The start-up checkpoints describe the partitions of the start-up image only: a topic created
+    // later — even under the name of a deleted one whose entries are still in a file — starts empty, at 0.
     const dirName = `${topic}-${partition}`
-    const fromStartup = !this.#checkpointsUsed.has(dirName)
-    this.#checkpointsUsed.add(dirName)
+    const fromStartup = !this.#startupReconciled
     const logStartOffset = fromStartup ? this.#checkpoints.logStartOffset(topic, partition) : undefined
     this.#overridesSeen.set(key, image.topicConfigs.get(topic))
     const handle = await this.#pool.createPartition({
@@ -163,8 +184,12 @@ export class ReplicaService {
   /** Clean shutdown of every hosted partition (flush, producer snapshots). */
   async close(): Promise<void> {
     await this.#reconciling
+    // The final checkpoints are written after this: keep what they need (log start offsets, HWs).
+    // Recovery points taken before the closing flush are lower than the final ones, which is safe.
+    const final = new Map<string, Watermarks>()
+    for (const [key, p] of this.#hosted) final.set(key, this.#pool.watermarks(p.handle))
     await this.#pool.closeOwner(this.#owner)
-    this.#hosted.clear()
+    this.#closedWatermarks = final
     this.#byHandle.clear()
   }
 }

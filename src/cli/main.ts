@@ -1,24 +1,14 @@
 #!/usr/bin/env node
 /**
- * The `samsa` command: Kafka-style tools under one binary (`samsa server-start`, ...).
- * Wrong usage prints a one-line error naming the problem and exits with code 2.
+ * Entry point of the `samsa` command. Turns on Node's compile cache (it also keeps the
+ * type-stripped TypeScript), which cuts the start-up of every later run by about a second,
+ * then loads the program (program.ts).
  */
-import { Command, CommanderError } from 'commander'
-import { registerServerStart } from './commands/server-start.ts'
-
-const program = new Command('samsa')
-  .description('Samsa: a Kafka-compatible distributed log for Node.js')
-  .showHelpAfterError('(run with --help for usage)')
-  .exitOverride()
-registerServerStart(program)
+import { enableCompileCache } from 'node:module'
 
 try {
-  await program.parseAsync(process.argv)
-} catch (err) {
-  if (err instanceof CommanderError) {
-    process.exitCode = err.exitCode === 0 ? 0 : 2
-  } else {
-    console.error(`samsa: ${(err as Error).message}`)
-    process.exitCode = 1
-  }
+  enableCompileCache?.()
+} catch {
+  // a read-only or missing cache directory only costs start-up time
 }
+await import('./program.ts')

@@ -43,6 +43,8 @@ export interface BrokerConfig {
   readonly topicDefaults: TopicDefaults
   readonly fileDeleteDelayMs: number
   readonly offsetCheckpointIntervalMs: number
+  /** log.retention.check.interval.ms: how often each partition's retention is checked. */
+  readonly retentionCheckIntervalMs: number
   /** Everything, raw, for DescribeConfigs (after defaults were applied). */
   readonly raw: ReadonlyMap<string, string>
   /** Keys set explicitly (file, overrides or options), as opposed to defaults. */
@@ -66,6 +68,7 @@ export interface TopicDefaults {
   readonly compressionType: string
   readonly cleanupPolicy: string
   readonly minInsyncReplicas: number
+  readonly fileDeleteDelayMs: number
 }
 
 export interface LoadedConfig {
@@ -131,6 +134,7 @@ export function loadBrokerConfig(props: ReadonlyMap<string, string>, options: Lo
     topicDefaults: topicDefaults(r, values),
     fileDeleteDelayMs: r.duration('file.delete.delay.ms'),
     offsetCheckpointIntervalMs: r.duration('log.flush.offset.checkpoint.interval.ms'),
+    retentionCheckIntervalMs: r.duration('log.retention.check.interval.ms'),
     raw: r.resolved(),
     explicitKeys: new Set(values.keys()),
   }
@@ -165,6 +169,7 @@ function topicDefaults(r: Reader, values: Map<string, string>): TopicDefaults {
     compressionType: r.string('compression.type'),
     cleanupPolicy: r.list('log.cleanup.policy').join(','),
     minInsyncReplicas: r.int('min.insync.replicas'),
+    fileDeleteDelayMs: r.duration('file.delete.delay.ms'),
   }
 }
 

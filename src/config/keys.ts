@@ -100,6 +100,8 @@ export const CONFIG_KEYS: Readonly<Record<string, KeyDef>> = {
   'offsets.topic.num.partitions': int('50', 'Partitions of __consumer_offsets.', 1),
   'offsets.topic.replication.factor': int('3', 'Replication factor of __consumer_offsets.', 1, 32767),
   'offsets.retention.minutes': int('10080', 'Committed offsets of empty groups are kept this long.', 1),
+  'offsets.topic.segment.bytes': int('104857600', 'Segment size of __consumer_offsets.', 1),
+  'offset.metadata.max.bytes': int('4096', 'Largest metadata string a committed offset may carry.', 0),
   'group.initial.rebalance.delay.ms': int('3000', 'Delay before the first rebalance of a new group.', 0),
   'group.min.session.timeout.ms': int('6000', 'Smallest session timeout a member may ask for.', 0),
   'group.max.session.timeout.ms': int('1800000', 'Largest session timeout a member may ask for.', 0),

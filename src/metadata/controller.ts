@@ -9,7 +9,7 @@
 import { topicByName, type MetadataImage } from './image.ts'
 import { RESOURCE_TYPE, type MetadataRecord } from './records.ts'
 import { collisionKey, validateTopicName } from './topic-names.ts'
-import { validateTopicConfig } from './topic-config.ts'
+import { TOPIC_CONFIG_KEYS, validateTopicConfig } from './topic-config.ts'
 
 export type ControllerError =
   | 'topic_already_exists' | 'invalid_topic_exception' | 'invalid_partitions' | 'invalid_replication_factor'
@@ -148,4 +148,79 @@ export const PRODUCER_ID_BLOCK_SIZE = 1000
 export function planProducerIdBlock(image: MetadataImage, brokerId: number, brokerEpoch: number): { records: MetadataRecord[]; firstId: number } {
   const firstId = image.nextProducerId
   return { firstId, records: [{ type: 'ProducerIds', brokerId, brokerEpoch, nextProducerId: firstId + PRODUCER_ID_BLOCK_SIZE }] }
+}
+
+/** IncrementalAlterConfigs operations (Kafka's AlterConfigOp.OpType ids). */
+export const CONFIG_OP = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const
+
+export interface ConfigOp {
+  name: string
+  op: number
+  value: string | null
+}
+
+/** Topic config keys whose values are lists (APPEND/SUBTRACT apply to these only). */
+function isListKey(name: string): boolean {
+  return TOPIC_CONFIG_KEYS[name]?.kind === 'list'
+}
+
+function duplicateKey(names: readonly string[]): boolean {
+  return new Set(names).size !== names.length
+}
+
+/**
+ * AlterConfigs (legacy): the request's entries become the topic's whole override set — keys
+ * not named are removed, as in Kafka. A null value leaves the key unset.
+ */
+export function planReplaceTopicConfigs(image: MetadataImage, topic: string, entries: readonly { name: string; value: string | null }[]): Plan {
+  if (!topicByName(image, topic)) return { error: 'unknown_topic_or_partition', message: `The topic '${topic}' does not exist.` }
+  if (duplicateKey(entries.map((e) => e.name))) return { error: 'invalid_request', message: 'Error due to duplicate config keys' }
+  const next = new Map<string, string>()
+  for (const e of entries) if (e.value !== null) next.set(e.name, e.value)
+  return configRecords(image, topic, next)
+}
+
+/** IncrementalAlterConfigs: SET / DELETE single keys, APPEND / SUBTRACT list items (from the effective value). */
+export function planIncrementalTopicConfigs(image: MetadataImage, topic: string, ops: readonly ConfigOp[], defaults: ReadonlyMap<string, string>): Plan {
+  if (!topicByName(image, topic)) return { error: 'unknown_topic_or_partition', message: `The topic '${topic}' does not exist.` }
+  if (duplicateKey(ops.map((o) => o.name))) return { error: 'invalid_request', message: 'Error due to duplicate config keys' }
+  const next = new Map(image.topicConfigs.get(topic))
+  for (const { name, op, value } of ops) {
+    if (op === CONFIG_OP.DELETE) {
+      next.delete(name)
+      continue
+    }
+    if (op !== CONFIG_OP.SET && op !== CONFIG_OP.APPEND && op !== CONFIG_OP.SUBTRACT) {
+      return { error: 'invalid_request', message: `Unknown config operation ${op} for ${name}` }
+    }
+    if (value === null) return { error: 'invalid_request', message: `Null value not supported for : ${name}` }
+    if (op === CONFIG_OP.SET) {
+      next.set(name, value)
+      continue
+    }
+    if (!TOPIC_CONFIG_KEYS[name]) return { error: 'invalid_config', message: `Unknown topic config name: ${name}` }
+    const verb = op === CONFIG_OP.APPEND ? 'APPEND' : 'SUBTRACT'
+    if (!isListKey(name)) return { error: 'invalid_config', message: `Can't ${verb} to key ${name} because its type is not LIST.` }
+    const current = splitList(next.get(name) ?? defaults.get(name) ?? '')
+    const items = splitList(value)
+    const result = op === CONFIG_OP.APPEND ? [...current, ...items.filter((i) => !current.includes(i))] : current.filter((i) => !items.includes(i))
+    next.set(name, result.join(','))
+  }
+  return configRecords(image, topic, next)
+}
+
+function splitList(value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter((s) => s !== '')
+}
+
+/** Validates `next` and returns the ConfigRecords that turn the topic's current overrides into it (none if equal). */
+function configRecords(image: MetadataImage, topic: string, next: ReadonlyMap<string, string>): Plan {
+  const problem = validateTopicConfig([...next].map(([name, value]) => ({ name, value })))
+  if (problem) return { error: 'invalid_config', message: problem }
+  const current = image.topicConfigs.get(topic) ?? new Map<string, string>()
+  const records: MetadataRecord[] = []
+  const record = (name: string, value: string | null): MetadataRecord => ({ type: 'Config', resourceType: RESOURCE_TYPE.TOPIC, resourceName: topic, name, value })
+  for (const name of current.keys()) if (!next.has(name)) records.push(record(name, null))
+  for (const [name, value] of next) if (current.get(name) !== value) records.push(record(name, value))
+  return { records }
 }

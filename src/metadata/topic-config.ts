@@ -98,6 +98,10 @@ export interface EffectiveTopicConfig {
   readonly minInsyncReplicas: number
   readonly cleanupPolicy: string
   readonly compressionType: string
+  readonly fileDeleteDelayMs: number
+  readonly deleteRetentionMs: number
+  readonly minCompactionLagMs: number
+  readonly minCleanableDirtyRatio: number
 }
 
 /** "Never" spellings (Long.MAX, -1 for retention) become Infinity. */
@@ -129,5 +133,9 @@ export function effectiveTopicConfig(defaults: TopicDefaults, overrides: Readonl
     minInsyncReplicas: num('min.insync.replicas', defaults.minInsyncReplicas),
     cleanupPolicy: str('cleanup.policy', defaults.cleanupPolicy),
     compressionType: str('compression.type', defaults.compressionType),
+    fileDeleteDelayMs: num('file.delete.delay.ms', defaults.fileDeleteDelayMs),
+    deleteRetentionMs: num('delete.retention.ms', 86_400_000),
+    minCompactionLagMs: num('min.compaction.lag.ms', 0),
+    minCleanableDirtyRatio: num('min.cleanable.dirty.ratio', 0.5),
   }
 }

@@ -14,7 +14,8 @@
  */
 import type { FileHandleCache } from '../storage/file-handles.ts'
 import type { LoaderLogger } from '../storage/log-loader.ts'
-import { PartitionLog, type LogConfig } from '../storage/partition-log.ts'
+import { PartitionLog, type DeleteRecordsOutcome, type LogConfig } from '../storage/partition-log.ts'
+import type { RetentionReason } from '../storage/log-retention.ts'
 import type { WireFetchResult, WireProduceResult } from '../runtime/protocol.ts'
 
 /** ListOffsets' "max timestamp" query (KIP-734). */
@@ -78,6 +79,7 @@ export class PartitionActor {
   #leaderEpoch: number
   #role: ReplicaRole = 'leader'
   #flushIntervalMs: number
+  #retentionCheckIntervalMs: number
 
   private constructor(spec: PartitionActorSpec, log: PartitionLog, policy: HighWatermarkPolicy) {
     this.actorId = spec.actorId
@@ -89,6 +91,7 @@ export class PartitionActor {
     this.#policy = policy
     this.#leaderEpoch = spec.leaderEpoch
     this.#flushIntervalMs = spec.config.flushIntervalMs
+    this.#retentionCheckIntervalMs = spec.config.retentionCheckIntervalMs
   }
 
   /** Opens (and recovers, after an unclean stop) the partition's log. Throws what PartitionLog.open throws. */
@@ -139,6 +142,7 @@ export class PartitionActor {
     if (change.config !== undefined) {
       this.#log.updateConfig(change.config)
       this.#flushIntervalMs = change.config.flushIntervalMs
+      this.#retentionCheckIntervalMs = change.config.retentionCheckIntervalMs
     }
   }
 
@@ -189,6 +193,30 @@ export class PartitionActor {
 
   flush(): void {
     this.#log.flush()
+  }
+
+  get retentionCheckIntervalMs(): number {
+    return this.#retentionCheckIntervalMs
+  }
+
+  /** The periodic retention check (see PartitionLog.deleteOldSegments). */
+  deleteOldSegments(now: number): Partial<Record<RetentionReason, number>> {
+    return this.#log.deleteOldSegments(now)
+  }
+
+  /** DeleteRecords (leader only): moves the log start offset up to `offset` (-1: the HW). */
+  deleteRecords(offset: number): DeleteRecordsOutcome | { error: 'not_leader_or_follower'; message: string } {
+    if (this.#role !== 'leader') return { error: 'not_leader_or_follower', message: 'not the leader' }
+    return this.#log.deleteRecordsBefore(offset)
+  }
+
+  /** When the next `.deleted` segment file is due for removal (Infinity: none). */
+  get nextFileDeletionDue(): number {
+    return this.#log.nextFileDeletionDue
+  }
+
+  removeDeletedFiles(now: number): number {
+    return this.#log.removeDeletedFiles(now)
   }
 
   expireProducers(now: number): void {

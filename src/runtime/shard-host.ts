@@ -41,6 +41,9 @@ export interface ShardHostOptions {
 
 export type ControlError = 'not_found' | 'already_exists' | 'open_failed' | 'failed'
 export type ControlResult<T> = { ok: T } | { error: ControlError; message?: string }
+export type DeleteRecordsResult =
+  | { ok: { lowWatermark: number } }
+  | { error: 'offset_out_of_range' | 'policy_violation' | 'not_leader_or_follower'; message: string }
 
 export interface CreateActorSpec extends PartitionActorSpec {
   readonly chunkIndex: number
@@ -159,6 +162,7 @@ export class ShardHost {
     this.#failed.add(actor.actorId)
     this.#touched.delete(actor)
     this.#timers.cancel(`flush:${actor.actorId}`)
+    this.#cancelHygiene(actor)
     try {
       actor.close()
     } catch {
@@ -239,6 +243,7 @@ export class ShardHost {
     this.#publish(actor)
     this.#scheduleEndOfBatch()
     if (!this.#timers.has('expire-producers')) this.#scheduleProducerExpiry()
+    this.#scheduleRetention(actor)
     return { ok: actor.watermarks() }
   }
 
@@ -299,6 +304,46 @@ export class ShardHost {
     this.#touched.delete(actor)
     this.#moved.delete(actor.slot)
     this.#timers.cancel(`flush:${actor.actorId}`)
+    this.#cancelHygiene(actor)
+  }
+
+  // ---- log hygiene: retention checks, `.deleted` file removal, DeleteRecords ----
+
+  /** Each actor's retention check is an entry in the shard's timer, every log.retention.check.interval.ms. */
+  #scheduleRetention(actor: PartitionActor): void {
+    this.#timers.schedule(`retention:${actor.actorId}`, this.#now() + actor.retentionCheckIntervalMs, () => {
+      if (this.#actors.get(actor.actorId) !== actor) return
+      this.#guard(actor, undefined, () => actor.deleteOldSegments(this.#now()))
+      this.#afterHygiene(actor)
+      if (this.#actors.get(actor.actorId) === actor) this.#scheduleRetention(actor)
+    })
+  }
+
+  /** The log start may have moved (readers wake on it) and `.deleted` files may wait for removal. */
+  #afterHygiene(actor: PartitionActor): void {
+    if (this.#actors.get(actor.actorId) !== actor) return // failed meanwhile
+    this.#publish(actor)
+    this.#scheduleEndOfBatch()
+    // schedule() with Infinity cancels: nothing pending, no timer entry.
+    this.#timers.schedule(`deleted-files:${actor.actorId}`, actor.nextFileDeletionDue, () => {
+      if (this.#actors.get(actor.actorId) !== actor) return
+      this.#guard(actor, 0, () => actor.removeDeletedFiles(this.#now()))
+      this.#afterHygiene(actor)
+    })
+  }
+
+  #cancelHygiene(actor: PartitionActor): void {
+    this.#timers.cancel(`retention:${actor.actorId}`)
+    this.#timers.cancel(`deleted-files:${actor.actorId}`)
+  }
+
+  deleteRecords(actorId: number, offset: number): ControlResult<DeleteRecordsResult> {
+    const actor = this.#actors.get(actorId)
+    if (actor === undefined) return { error: 'not_found' }
+    const r = this.#guard(actor, null, () => actor.deleteRecords(offset))
+    if (r === null) return { error: 'failed' }
+    this.#afterHygiene(actor)
+    return { ok: r }
   }
 
   #scheduleProducerExpiry(): void {
@@ -356,6 +401,11 @@ export class ShardControl {
     } catch (err) {
       return { error: 'failed', message: String(err) }
     }
+  }
+
+  /** DeleteRecords: the actor's answer (new low watermark, or its refusal) as the ok value. */
+  deleteRecords(actorId: number, offset: number): ControlResult<DeleteRecordsResult> {
+    return this.#host.deleteRecords(actorId, offset)
   }
 
   /** `owner` null closes every partition of the shard (pool stop). */

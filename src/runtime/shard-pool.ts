@@ -19,12 +19,12 @@ import type { Remote } from 'comlink'
 import { assert } from '../lib/assert.ts'
 import type { LogConfig } from '../storage/partition-log.ts'
 import type {
-  FetchItem, FetchItemResult, PartitionHandle, PartitionHost, PartitionSpec, ProduceItemResult,
+  DeleteRecordsItemResult, FetchItem, FetchItemResult, PartitionHandle, PartitionHost, PartitionSpec, ProduceItemResult,
 } from '../broker/partition-host.ts'
 import { actorKey } from '../partition/partition-actor.ts'
 import { encodeProduce, type PayloadMode } from './payload.ts'
 import { FETCH_ITEM_FIELDS, ISOLATION_READ_COMMITTED, ISOLATION_READ_UNCOMMITTED, type WireFetchResult, type WireProduceResult } from './protocol.ts'
-import type { ControlError, ControlResult, ShardControl } from './shard-host.ts'
+import type { ControlError, ControlResult, DeleteRecordsResult, ShardControl } from './shard-host.ts'
 import { ShardLink, type LinkError, type LinkOutcome } from './shard-link.ts'
 import { ShardRestarter, type Hosted, type ShardPartitionHandle } from './shard-restarter.ts'
 import { UNKNOWN_WATERMARKS, WatermarkTable, type Watermarks } from './watermark-table.ts'
@@ -237,6 +237,14 @@ export class ShardPool implements PartitionHost {
     const hosted = this.#lookup(handle)
     if (hosted === undefined) return { error: 'not_leader_or_follower' }
     return liftControl(await this.#controlResult<{ leaderEpoch: number; endOffset: number }>(handle.shard, (c) => c.offsetForLeaderEpoch(hosted.handle.actorId, epoch)))
+  }
+
+  /** DeleteRecords on the partition's shard: the new low watermark, or why not. */
+  async deleteRecords(handle: PartitionHandle, offset: number): Promise<DeleteRecordsItemResult> {
+    const hosted = this.#lookup(handle)
+    if (hosted === undefined) return { error: 'not_leader_or_follower' }
+    const r = liftControl(await this.#controlResult<DeleteRecordsResult>(handle.shard, (c) => c.deleteRecords(hosted.handle.actorId, offset)))
+    return 'ok' in r ? r.ok : r
   }
 
   // ---- hot path ----

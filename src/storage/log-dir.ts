@@ -110,6 +110,19 @@ export class LogDir {
     return found.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1))
   }
 
+  /**
+   * Directories of deleted partitions, `<topic>-<n>.<32 hex>-delete` (Kafka's LocalLog.logDeleteDirName),
+   * left by DeleteTopics and not yet removed — also those a previous run did not get to.
+   */
+  listDeletedPartitionDirs(): string[] {
+    const found: string[] = []
+    for (const name of readdirSync(this.path)) {
+      if (!/^.+-\d+\.[0-9a-f]{32}-delete$/.test(name)) continue
+      if (statSync(`${this.path}/${name}`).isDirectory()) found.push(`${this.path}/${name}`)
+    }
+    return found.sort()
+  }
+
   /** Reads the checkpoints once; a malformed file is logged and treated as empty (full recovery is always safe). */
   startupCheckpoints(cleanShutdown = this.cleanShutdown): StartupCheckpoints {
     const recovery = this.readCheckpointMap(RECOVERY_POINT_CHECKPOINT)

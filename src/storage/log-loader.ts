@@ -88,6 +88,13 @@ function listSegmentFiles(dir: string): Array<{ baseOffset: number; size: number
     const m = /^(\d{20})\.log$/.exec(name)
     if (m !== null) found.push({ baseOffset: Number(m[1]), size: statSync(`${dir}/${name}`).size })
   }
+  // Index files whose .log is gone: a stop between the renames of a segment deletion (the .log
+  // goes first). Kafka removes such orphans on load too.
+  const bases = new Set(found.map((f) => f.baseOffset))
+  for (const name of readdirSync(dir)) {
+    const orphan = /^(\d{20})\.(?:index|timeindex)$/.exec(name)
+    if (orphan !== null && !bases.has(Number(orphan[1]))) rmSync(`${dir}/${name}`, { force: true })
+  }
   return found.sort((a, b) => a.baseOffset - b.baseOffset)
 }
 
@@ -149,7 +156,7 @@ export function deleteSegmentFiles(segment: LogSegment): void {
 }
 
 /** Snapshot at or below the log end, then a header scan of the batches after it. True if the snapshot was at the end. */
-function rebuildProducerState(o: LoadOptions, segments: LogSegment[], logEndOffset: number): boolean {
+export function rebuildProducerState(o: Pick<LoadOptions, 'fds' | 'now' | 'producerState'>, segments: LogSegment[], logEndOffset: number): boolean {
   const snapshotOffset = o.producerState.loadSnapshot(logEndOffset)
   if (snapshotOffset === logEndOffset) return true
   const from = Math.max(snapshotOffset, 0)

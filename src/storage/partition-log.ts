@@ -20,7 +20,7 @@ import { AssertionError, assert, assertSafeInteger } from '../lib/assert.ts'
 import { fsyncDirectory, fsyncFile } from './checkpoint-file.ts'
 import type { FileHandleCache } from './file-handles.ts'
 import { LeaderEpochCache } from './leader-epoch-cache.ts'
-import { PARTITION_METADATA_FILE, checkPartitionMetadata, deleteSegmentFiles, loadLog, type LoaderLogger } from './log-loader.ts'
+import { PARTITION_METADATA_FILE, checkPartitionMetadata, deleteSegmentFiles, loadLog, rebuildProducerState, type LoaderLogger } from './log-loader.ts'
 import { ProducerStateManager, lastSequenceOf } from './producer-state.ts'
 import {
   LOG_OVERHEAD, baseOffsetOf, baseSequenceOf, batchSizeOf, checkBatchFraming, isControl, isTransactional,
@@ -29,11 +29,13 @@ import {
 } from './record-batch.ts'
 import { INT32_MAX, LogSegment, type TimestampAndOffset } from './segment.ts'
 import type { AppendError, AppendResult, LogConfig } from './log-config.ts'
+import { DeletedFiles, RETENTION_PASSES, deletableSegmentCount, type RetentionReason } from './log-retention.ts'
 
 export { DEFAULT_LOG_CONFIG, type AppendError, type AppendResult, type LogConfig } from './log-config.ts'
 
 export type AppendOutcome = { ok: AppendResult } | { error: AppendError; message?: string }
 export type ReadOutcome = { error: 'offset_out_of_range' } | { records: Buffer }
+export type DeleteRecordsOutcome = { ok: { lowWatermark: number } } | { error: 'offset_out_of_range' | 'policy_violation'; message: string }
 
 export interface PartitionLogOptions {
   dir: string
@@ -78,6 +80,8 @@ export class PartitionLog {
   private closed = false
   /** The offset of the producer snapshot that matches the current producer state, or -1. */
   private snapshotOffset: number
+  /** Segments deleted by retention or DeleteRecords, waiting for file.delete.delay.ms. */
+  private readonly deletedFiles = new DeletedFiles()
 
   private constructor(o: PartitionLogOptions, epochs: LeaderEpochCache, producers: ProducerStateManager) {
     this.topic = o.topic
@@ -165,6 +169,58 @@ export class PartitionLog {
 
   endOffsetForEpoch(epoch: number): { leaderEpoch: number; endOffset: number } {
     return this.epochs.endOffsetFor(epoch, this.leo)
+  }
+
+  /** The leader epoch that wrote `offset` (the newest epoch starting at or before it), or -1. */
+  epochForOffset(offset: number): number {
+    return this.epochs.epochForOffset(offset)
+  }
+
+  /**
+   * Removes every batch holding an offset >= `offset` (Kafka's truncateTo: a follower whose log
+   * diverged from its leader's). Cuts at batch boundaries, so when `offset` falls inside a batch
+   * the whole batch goes. At or below the log start the log restarts empty at `offset`. The cut
+   * is durable at the next flush(). Returns the new log end offset.
+   */
+  truncateTo(offset: number): number {
+    assert(!this.closed, 'truncate of a closed log')
+    assertSafeInteger(offset, 'truncation offset')
+    if (offset >= this.leo) return this.leo
+    if (offset <= this.startOffset) {
+      this.truncateFullyAndStartAt(offset)
+      return this.leo
+    }
+    const i = this.segmentIndexFor(offset)
+    for (const later of this.segments.splice(i + 1)) deleteSegmentFiles(later)
+    const segment = this.segments[i]!
+    const hit = segment.findBatch(offset)
+    segment.truncateTo(hit === null ? segment.size : hit.position, this.now())
+    this.leo = segment.nextOffset
+    this.afterTruncation()
+    return this.leo
+  }
+
+  /** Deletes every segment and starts an empty log at `offset` (Kafka's truncateFullyAndStartAt; a Raft snapshot install). */
+  truncateFullyAndStartAt(offset: number): void {
+    assert(!this.closed, 'truncate of a closed log')
+    assertSafeInteger(offset, 'new log start offset')
+    for (const segment of this.segments.splice(0)) deleteSegmentFiles(segment)
+    this.segments.push(LogSegment.create(this.dir, offset, this.fds, this.config.indexIntervalBytes))
+    this.leo = offset
+    this.startOffset = offset
+    this.epochs.truncateFromEnd(0) // every entry starts at an offset >= 0: all go
+    this.afterTruncation()
+  }
+
+  /** Watermarks, recovery point, epochs and producer state follow a truncation of the log end. */
+  private afterTruncation(): void {
+    this.hw = Math.min(Math.max(this.hw, this.startOffset), this.leo)
+    this.flushedTo = Math.min(this.flushedTo, this.leo)
+    this.dirNeedsSync = true // the next flush() syncs the cut segment and the directory
+    this.epochs.truncateFromEnd(this.leo)
+    this.producers.deleteSnapshotsAbove(this.leo)
+    const atEnd = rebuildProducerState({ fds: this.fds, now: this.now(), producerState: this.producers }, this.segments, this.leo)
+    this.snapshotOffset = atEnd ? this.leo : -1
   }
 
   /**
@@ -410,6 +466,68 @@ export class PartitionLog {
     if (this.producers.removeExpired(now, this.config.producerIdExpirationMs)) this.snapshotOffset = -1
   }
 
+  /**
+   * The periodic retention check (log.retention.check.interval.ms): time and size retention when
+   * cleanup.policy has `delete`, then segments wholly below the log start offset (any policy).
+   * Deletes whole segments only, below the HW, rolling first when every segment would go (see
+   * log-retention.ts). Returns the number of segments deleted per reason.
+   */
+  deleteOldSegments(now: number = this.now()): Partial<Record<RetentionReason, number>> {
+    assert(!this.closed, 'retention on a closed log')
+    const deleted: Partial<Record<RetentionReason, number>> = {}
+    for (const reason of RETENTION_PASSES) {
+      const view = { segments: this.segments, logStartOffset: this.startOffset, highWatermark: this.hw, logEndOffset: this.leo, config: this.config }
+      const count = deletableSegmentCount(view, reason, now)
+      if (count === 0) continue
+      if (count === this.segments.length) this.roll() // never delete the active segment: a new one takes its place
+      for (const segment of this.segments.splice(0, count)) this.deletedFiles.add(segment, now + this.config.fileDeleteDelayMs)
+      this.dirNeedsSync = true
+      this.advanceLogStart(this.segments[0]!.baseOffset)
+      deleted[reason] = count
+      this.logger?.info({ dir: this.dir, reason, segments: count, logStartOffset: this.startOffset }, 'deleted old log segments')
+    }
+    return deleted
+  }
+
+  /**
+   * DeleteRecords: the log start offset moves up to `offset` (-1: the high watermark), never past
+   * the HW; segments wholly below it are deleted at once. Answers the new low watermark.
+   */
+  deleteRecordsBefore(offset: number): DeleteRecordsOutcome {
+    assert(!this.closed, 'DeleteRecords on a closed log')
+    if (!this.config.cleanupPolicy.delete) {
+      return { error: 'policy_violation', message: `Records of partition ${this.topic}-${this.partition} can not be deleted due to the configured policy (cleanup.policy has no delete)` }
+    }
+    const target = offset === -1 ? this.hw : offset
+    if (target < 0 || target > this.hw) {
+      return { error: 'offset_out_of_range', message: `Cannot delete records of ${this.topic}-${this.partition} up to ${offset}: outside [0, high watermark ${this.hw}]` }
+    }
+    if (target > this.startOffset) {
+      this.advanceLogStart(target)
+      this.deleteOldSegments()
+    }
+    return { ok: { lowWatermark: this.startOffset } }
+  }
+
+  /** Moves the log start offset forward; the recovery point and leader epochs follow (AK's updateLogStartOffset). */
+  private advanceLogStart(offset: number): void {
+    if (offset <= this.startOffset) return
+    assert(offset <= this.hw, `log start ${offset} above the high watermark ${this.hw}`)
+    this.startOffset = offset
+    if (this.flushedTo < offset) this.flushedTo = offset
+    this.epochs.truncateFromStart(offset)
+  }
+
+  /** When the next `.deleted` file is due for removal (Infinity: none pending). */
+  get nextFileDeletionDue(): number {
+    return this.deletedFiles.nextDue
+  }
+
+  /** Removes `.deleted` segment files whose file.delete.delay.ms has passed. */
+  removeDeletedFiles(now: number = this.now()): number {
+    return this.deletedFiles.removeDue(now)
+  }
+
   /** Flush, producer snapshot at the LEO, fds released. After this the partition is clean. */
   close(): void {
     if (this.closed) return
@@ -429,6 +547,7 @@ export class PartitionLog {
     const target = `${dirname(this.dir)}/${deleteDirName(basename(this.dir), this.partition)}`
     renameSync(this.dir, target)
     fsyncDirectory(dirname(this.dir))
+    this.deletedFiles.forget() // they moved with the directory, which is removed as a whole
     this.dir = target
     return target
   }

@@ -137,6 +137,17 @@ export class LogSegment {
   }
 
   /**
+   * Cuts the .log at `position` (a batch boundary) and rebuilds both indexes from what is left
+   * (a truncation is rare: a follower whose log diverged from its leader's). The segment becomes
+   * the active one.
+   */
+  truncateTo(position: number, now: number): void {
+    assert(position >= 0 && position <= this.size, `truncate of ${this.logPath} at ${position} outside [0, ${this.size}]`)
+    ftruncateSync(this.fd(), position)
+    this.recover(() => true, true, now)
+  }
+
+  /**
    * Writes a batch (or several) at the end of the .log. When this returns, the bytes are in the
    * file (page cache): a process crash cannot lose them. Index entries follow Kafka's rule: an
    * entry (last offset → start position of this append) once more than index.interval.bytes were

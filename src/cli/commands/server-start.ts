@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { parseProperties } from '../../config/properties.ts'
 import { ConfigError } from '../../config/broker-config.ts'
-import { Broker } from '../../broker/broker.ts'
+import type { Broker } from '../../broker/broker.ts'
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value]
@@ -41,6 +41,8 @@ export function registerServerStart(program: Command): void {
         }
         props.set(o.slice(0, eq).trim(), o.slice(eq + 1))
       }
+      // Loaded here, not at the top: the other samsa commands start faster without the broker.
+      const { Broker } = await import('../../broker/broker.ts')
       let broker: Broker
       try {
         broker = await Broker.start({ config: Object.fromEntries(props), server: true })

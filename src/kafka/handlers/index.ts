@@ -14,10 +14,29 @@ import offsetForLeaderEpoch from './23-offset-for-leader-epoch.ts'
 import describeConfigs from './32-describe-configs.ts'
 import createPartitions from './37-create-partitions.ts'
 import describeCluster from './60-describe-cluster.ts'
+import offsetCommit from './08-offset-commit.ts'
+import offsetFetch from './09-offset-fetch.ts'
+import findCoordinator from './10-find-coordinator.ts'
+import joinGroup from './11-join-group.ts'
+import heartbeat from './12-heartbeat.ts'
+import leaveGroup from './13-leave-group.ts'
+import syncGroup from './14-sync-group.ts'
+import describeGroups from './15-describe-groups.ts'
+import listGroups from './16-list-groups.ts'
+import deleteGroups from './42-delete-groups.ts'
+import offsetDelete from './47-offset-delete.ts'
+import alterConfigs from './33-alter-configs.ts'
+import incrementalAlterConfigs from './44-incremental-alter-configs.ts'
+import deleteRecords from './21-delete-records.ts'
 
 const ALL: readonly Handler[] = [
   produce, fetch, listOffsets, metadata, apiVersions, createTopics, deleteTopics, initProducerId,
   offsetForLeaderEpoch, describeConfigs, createPartitions, describeCluster,
+  // group coordinator
+  offsetCommit, offsetFetch, findCoordinator, joinGroup, heartbeat, leaveGroup, syncGroup, describeGroups, listGroups,
+  deleteGroups, offsetDelete,
+  // log hygiene
+  alterConfigs, incrementalAlterConfigs, deleteRecords,
 ]
 
 export function handlerTable(): ReadonlyMap<number, Handler> {

@@ -1,0 +1,93 @@
+/**
+ * An outbound connection to one peer: connects lazily, reconnects with exponential backoff
+ * (min → max, reset after a successful connect), and keeps a bounded queue of frames.
+ *
+ * Invariant: queued bytes + bytes the socket has not flushed ≤ maxQueueBytes, so a dead or slow
+ * peer costs bounded memory; frames beyond that are dropped (Raft retries what matters).
+ * Frames written to a socket that then dies are lost, as on any network.
+ */
+import { connect, type Socket } from 'node:net'
+
+export interface PeerLinkOptions {
+  readonly host: string
+  readonly port: number
+  readonly maxQueueBytes: number
+  readonly backoffMinMs: number
+  readonly backoffMaxMs: number
+}
+
+export class PeerLink {
+  readonly #o: PeerLinkOptions
+  #socket: Socket | null = null
+  #connected = false
+  #queue: Buffer[] = []
+  #queuedBytes = 0
+  #backoff: number
+  #retry: NodeJS.Timeout | null = null
+  #flushScheduled = false
+  #closed = false
+  dropped = 0
+
+  constructor(o: PeerLinkOptions) {
+    this.#o = o
+    this.#backoff = o.backoffMinMs
+    this.#connect()
+  }
+
+  send(f: Buffer): void {
+    if (this.#closed) return
+    const unflushed = this.#socket?.writableLength ?? 0
+    if (this.#queuedBytes + unflushed + f.length > this.#o.maxQueueBytes) {
+      this.dropped++
+      return
+    }
+    this.#queue.push(f)
+    this.#queuedBytes += f.length
+    // Frames queued in one turn of the event loop go out in one write (corked).
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true
+      setImmediate(() => this.#flush())
+    }
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false
+    const s = this.#socket
+    if (s === null || !this.#connected || s.writableNeedDrain || this.#queue.length === 0) return
+    s.cork()
+    for (const f of this.#queue) s.write(f)
+    s.uncork()
+    this.#queue = []
+    this.#queuedBytes = 0
+  }
+
+  #connect(): void {
+    if (this.#closed) return
+    const s = connect({ host: this.#o.host, port: this.#o.port, noDelay: true })
+    this.#socket = s
+    s.on('connect', () => {
+      this.#connected = true
+      this.#backoff = this.#o.backoffMinMs
+      this.#flush()
+    })
+    s.on('drain', () => this.#flush())
+    s.on('data', () => {}) // peers never answer on this connection
+    s.on('error', () => {}) // 'close' follows and handles it
+    s.on('close', () => {
+      if (this.#socket !== s) return
+      this.#socket = null
+      this.#connected = false
+      if (this.#closed) return
+      this.#retry = setTimeout(() => this.#connect(), this.#backoff)
+      this.#backoff = Math.min(this.#backoff * 2, this.#o.backoffMaxMs)
+    })
+  }
+
+  close(): void {
+    this.#closed = true
+    if (this.#retry !== null) clearTimeout(this.#retry)
+    this.#socket?.destroy()
+    this.#socket = null
+    this.#queue = []
+  }
+}
