@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto'
 import { startBroker } from '../helpers/broker.ts'
 import { RawClient } from '../helpers/raw-client.ts'
 import { apiCodec } from '../../src/protocol/messages/index.ts'
+import { handlerTable } from '../../src/kafka/handlers/index.ts'
 import { Writer } from '../../src/protocol/primitives/writer.ts'
 import { encodeRequestHeader } from '../../src/protocol/headers.ts'
 import { buildRecordBatch } from '../../src/storage/record-batch-builder.ts'
@@ -54,6 +55,17 @@ function sample(apiKey: number, version: number): unknown {
     case 23: return { ...base, topics: [{ topic: TARGET, partitions: [{ partition: 0, currentLeaderEpoch: -1, leaderEpoch: 0 }] }] }
     case 32: return { ...base, resources: [{ resourceType: 2, resourceName: TARGET, configurationKeys: null }] }
     case 37: return { ...base, topics: [{ name: TARGET, count: 3, assignments: null }], timeoutMs: 1000 }
+    case 8: return { ...base, groupId: 'zz-group', generationIdOrMemberEpoch: -1, memberId: '', topics: [{ name: TARGET, partitions: [{ partitionIndex: 0, committedOffset: 1, committedLeaderEpoch: -1, commitTimestamp: -1, committedMetadata: '' }] }] }
+    case 9: return { ...base, groupId: 'zz-group', topics: null, groups: [{ groupId: 'zz-group', memberId: null, memberEpoch: -1, topics: null }] }
+    case 10: return { ...base, key: 'zz-group', keyType: 0, coordinatorKeys: ['zz-group'] }
+    case 12: return { ...base, groupId: 'zz-group', generationId: 1, memberId: 'm' }
+    case 13: return { ...base, groupId: 'zz-group', memberId: 'm', members: [{ memberId: 'm', groupInstanceId: null, reason: null }] }
+    case 15: return { ...base, groups: ['zz-group'] }
+    case 21: return { ...base, topics: [{ name: TARGET, partitions: [{ partitionIndex: 0, offset: 0 }] }], timeoutMs: 1000 }
+    case 33: return { ...base, resources: [{ resourceType: 2, resourceName: TARGET, configs: [{ name: 'retention.ms', value: '100000' }] }] }
+    case 42: return { ...base, groupsNames: ['zz-group'] }
+    case 44: return { ...base, resources: [{ resourceType: 2, resourceName: TARGET, configs: [{ name: 'retention.ms', configOperation: 0, value: '100000' }] }] }
+    case 47: return { ...base, groupId: 'zz-group', topics: [{ name: TARGET, partitions: [{ partitionIndex: 0 }] }] }
     default: return base
   }
 }
@@ -144,7 +156,9 @@ await setUp()
 const before = await dataChecksum()
 
 t.test('mutated requests of every API and version: no crash, no hang, stored data unchanged', async (t) => {
-  const handlers = [0, 1, 2, 3, 18, 19, 20, 22, 23, 32, 37, 60]
+  // Every implemented API, from the broker's own handler table, except JoinGroup and SyncGroup:
+  // a (mutated) join legitimately waits out its rebalance timeout, which only makes this test slow.
+  const handlers = [...handlerTable().keys()].filter((k) => k !== 11 && k !== 14).sort((a, b) => a - b)
   const outcomes = { answered: 0, closed: 0, pending: 0 }
   let seed = 1
   for (const apiKey of handlers) {
