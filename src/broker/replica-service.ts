@@ -49,6 +49,7 @@ export class ReplicaService {
   /** Told each `<topic>-<n>.<id>-delete` directory a topic deletion left (removed after file.delete.delay.ms). */
   readonly #onDirDeleted: ((dir: string) => void) | undefined
   readonly #onLogStartAdvanced: (() => void) | undefined
+  #logStartWrite: Promise<void> | null = null
 
   constructor(o: {
     pool: PartitionHost; owner: string; logDir: string; config: BrokerConfig; log: Logger; checkpoints: StartupCheckpoints
@@ -69,8 +70,21 @@ export class ReplicaService {
   /** DeleteRecords of one hosted partition; a successful one is checkpointed before this resolves. */
   async deleteRecords(p: HostedPartition, offset: number): Promise<DeleteRecordsItemResult> {
     const r = await this.#pool.deleteRecords(p.handle, offset)
-    if ('ok' in r) this.#onLogStartAdvanced?.()
+    if ('ok' in r) await this.#checkpointLogStart()
     return r
+  }
+
+  /** One checkpoint write for every DeleteRecords answer that arrived in the same turn (a request names many partitions). */
+  #checkpointLogStart(): Promise<void> {
+    this.#logStartWrite ??= new Promise<void>((resolve) => setImmediate(() => {
+      this.#logStartWrite = null
+      try {
+        this.#onLogStartAdvanced?.()
+      } finally {
+        resolve()
+      }
+    }))
+    return this.#logStartWrite
   }
 
   get pool(): PartitionHost {

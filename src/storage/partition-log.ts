@@ -399,12 +399,12 @@ export class PartitionLog {
     return { records: Buffer.allocUnsafeSlow(0) }
   }
 
-  /** ListOffsets by time: the first record (batch, for compressed batches) with timestamp >= `timestamp`. */
+  /** ListOffsets by time: the first record (batch, for compressed batches) at or after the log start with timestamp >= `timestamp`. */
   offsetForTimestamp(timestamp: number): TimestampAndOffset | null {
     for (const segment of this.segments) {
       if (segment.largestTimestamp() < timestamp) continue
-      const found = segment.findByTimestamp(timestamp)
-      if (found !== null && found.offset >= this.startOffset) return found
+      const found = segment.findByTimestamp(timestamp, Math.max(segment.baseOffset, this.startOffset))
+      if (found !== null) return found
     }
     return null
   }
@@ -472,10 +472,10 @@ export class PartitionLog {
    * Deletes whole segments only, below the HW, rolling first when every segment would go (see
    * log-retention.ts). Returns the number of segments deleted per reason.
    */
-  deleteOldSegments(now: number = this.now()): Partial<Record<RetentionReason, number>> {
+  deleteOldSegments(now: number = this.now(), passes: readonly RetentionReason[] = RETENTION_PASSES): Partial<Record<RetentionReason, number>> {
     assert(!this.closed, 'retention on a closed log')
     const deleted: Partial<Record<RetentionReason, number>> = {}
-    for (const reason of RETENTION_PASSES) {
+    for (const reason of passes) {
       const view = { segments: this.segments, logStartOffset: this.startOffset, highWatermark: this.hw, logEndOffset: this.leo, config: this.config }
       const count = deletableSegmentCount(view, reason, now)
       if (count === 0) continue
@@ -504,7 +504,7 @@ export class PartitionLog {
     }
     if (target > this.startOffset) {
       this.advanceLogStart(target)
-      this.deleteOldSegments()
+      this.deleteOldSegments(this.now(), ['log_start_offset']) // time and size retention wait for their check
     }
     return { ok: { lowWatermark: this.startOffset } }
   }

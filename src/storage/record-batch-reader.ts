@@ -103,8 +103,8 @@ export function decodeRecordBatch(buf: Buffer, pos: number): DecodedBatch {
   }
 }
 
-/** The first record of an uncompressed batch with timestamp >= `timestamp` (AK's LogSegment.findOffsetByTimestamp). */
-export function findRecordAtOrAfterTimestamp(buf: Buffer, pos: number, timestamp: number): { offsetDelta: number; timestamp: number } | null {
+/** The first record of an uncompressed batch with timestamp >= `timestamp` and offset delta >= `minOffsetDelta` (AK's LogSegment.findOffsetByTimestamp). */
+export function findRecordAtOrAfterTimestamp(buf: Buffer, pos: number, timestamp: number, minOffsetDelta = 0): { offsetDelta: number; timestamp: number } | null {
   const baseTimestamp = baseTimestampOf(buf, pos)
   const count = recordCountOf(buf, pos)
   const c = new Cursor(buf, pos + RECORD_BATCH_OVERHEAD)
@@ -114,7 +114,7 @@ export function findRecordAtOrAfterTimestamp(buf: Buffer, pos: number, timestamp
     c.pos++
     const recordTimestamp = baseTimestamp + c.varlong()
     const offsetDelta = c.varlong()
-    if (recordTimestamp >= timestamp) return { offsetDelta, timestamp: recordTimestamp }
+    if (recordTimestamp >= timestamp && offsetDelta >= minOffsetDelta) return { offsetDelta, timestamp: recordTimestamp }
     c.pos = recordEnd
   }
   return null

@@ -224,27 +224,32 @@ export class LogSegment {
     return found
   }
 
-  /** First record (uncompressed) or batch (compressed / LogAppendTime) with timestamp >= ts, scanning from the time index. */
-  findByTimestamp(timestamp: number): TimestampAndOffset | null {
+  /**
+   * First record (uncompressed) or batch (compressed / LogAppendTime) with timestamp >= ts and
+   * offset >= `minOffset` (the log start, when DeleteRecords moved it inside this segment),
+   * scanning from the time index (AK's LogSegment.findOffsetByTimestamp(timestamp, startingOffset)).
+   */
+  findByTimestamp(timestamp: number, minOffset: number = this.baseOffset): TimestampAndOffset | null {
     if (this.largestTimestamp() < timestamp) return null
     const timeEntry = this.timeIndex.floorBelow(timestamp)
-    const startOffset = timeEntry === null ? this.baseOffset : this.baseOffset + timeEntry.relativeOffset
+    const startOffset = Math.max(minOffset, timeEntry === null ? this.baseOffset : this.baseOffset + timeEntry.relativeOffset)
     const offsetEntry = this.offsetIndex.floor(startOffset - this.baseOffset)
-    let hit: { position: number; size: number } | null = null
+    let found: TimestampAndOffset | null = null
     scanBatchHeaders(this.fd(), offsetEntry === null ? 0 : offsetEntry.position, this.size, (buf, p, filePos, size) => {
-      if (maxTimestampOf(buf, p) < timestamp) return true
-      hit = { position: filePos, size }
+      if (maxTimestampOf(buf, p) < timestamp || lastOffsetOf(buf, p) < minOffset) return true
+      const batch = this.read(filePos, size)
+      const base = baseOffsetOf(batch, 0)
+      const leaderEpoch = partitionLeaderEpochOf(batch, 0)
+      if (compressionOf(batch, 0) !== 'none' || isLogAppendTime(batch, 0)) {
+        found = { offset: Math.max(base, minOffset), timestamp: maxTimestampOf(batch, 0), leaderEpoch }
+        return false
+      }
+      const record = findRecordAtOrAfterTimestamp(batch, 0, timestamp, minOffset - base)
+      if (record === null) return true // the matching records are below minOffset: look further
+      found = { offset: base + record.offsetDelta, timestamp: record.timestamp, leaderEpoch }
       return false
     })
-    if (hit === null) return null
-    const { position, size } = hit
-    const batch = this.read(position, size)
-    const leaderEpoch = partitionLeaderEpochOf(batch, 0)
-    if (compressionOf(batch, 0) === 'none' && !isLogAppendTime(batch, 0)) {
-      const record = findRecordAtOrAfterTimestamp(batch, 0, timestamp)
-      if (record !== null) return { offset: baseOffsetOf(batch, 0) + record.offsetDelta, timestamp: record.timestamp, leaderEpoch }
-    }
-    return { offset: baseOffsetOf(batch, 0), timestamp: maxTimestampOf(batch, 0), leaderEpoch }
+    return found
   }
 
   /** Reads [position, position+length) into a fresh Buffer with its own ArrayBuffer (transferable to another thread). */

@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Kafka, logLevel, type Admin as KafkaJsAdmin } from 'kafkajs'
 import { Admin, Consumer, stringDeserializers } from '@platformatic/kafka'
 import { startBroker } from '../helpers/broker.ts'
+import { startServerProcess } from '../helpers/server-process.ts'
 import { RawClient } from '../helpers/raw-client.ts'
 import type { Broker } from '../../src/index.ts'
 import { encodeDeleteRecordsRequest } from '../../src/protocol/messages/delete-records-request.ts'
@@ -28,7 +29,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'samsa-hygiene-'))
 t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
 const broker = await startBroker(t, { config: { 'log.dirs': dataDir, 'log.retention.check.interval.ms': CHECK_MS, 'file.delete.delay.ms': 300 } })
 
-async function kafkajsAdmin(t: { teardown(fn: () => unknown): void }, b: Broker): Promise<{ kafka: Kafka; admin: KafkaJsAdmin }> {
+async function kafkajsAdmin(t: { teardown(fn: () => unknown): void }, b: { bootstrap: string }): Promise<{ kafka: Kafka; admin: KafkaJsAdmin }> {
   const kafka = new Kafka({ clientId: 'samsa-hygiene', brokers: [b.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 2 } })
   const admin = kafka.admin()
   await admin.connect()
@@ -50,7 +51,7 @@ async function offsets(admin: KafkaJsAdmin, topic: string): Promise<{ low: numbe
 }
 
 /** Reads one partition from `offset` to the HW with @platformatic/kafka fetches; an error code stops it. */
-async function readFrom(t: { teardown(fn: () => unknown): void }, b: Broker, topic: string, offset: number): Promise<{ errorCode: number; values: string[] }> {
+async function readFrom(t: { teardown(fn: () => unknown): void }, b: { bootstrap: string; nodeId: number }, topic: string, offset: number): Promise<{ errorCode: number; values: string[] }> {
   const admin = new Admin({ clientId: 'samsa-hygiene-meta', bootstrapBrokers: [b.bootstrap] })
   const consumer = new Consumer({ groupId: 'unused', clientId: 'samsa-hygiene-read', bootstrapBrokers: [b.bootstrap], deserializers: stringDeserializers })
   t.teardown(() => Promise.all([admin.close(), consumer.close()]))
@@ -166,7 +167,7 @@ t.test('DeleteRecords with kafkajs, @platformatic/kafka and the raw protocol', a
   t.teardown(() => plt.close())
   const res = await plt.deleteRecords({ topics: [{ name: 'dr', partitions: [{ partition: 0, offset: 9n }] }] } as never)
   t.same(res, [{ name: 'dr', partitions: [{ partition: 0, lowWatermark: 9n }] }], '@platformatic/kafka: the low watermark')
-  t.equal(partitionFiles(broker, 'dr-0', '.log').length + partitionFiles(broker, 'dr-0', '.log.deleted').length, 3, 'segment [0, 8) went whole')
+  t.same(partitionFiles(broker, 'dr-0', '.log'), ['00000000000000000008.log', '00000000000000000016.log'], 'segment [0, 8) went whole')
 
   const c = await RawClient.connect(broker.bootstrap)
   t.teardown(() => c.close())
@@ -224,4 +225,32 @@ t.test('deletion completes across a restart; DeleteRecords survives it', async (
   t.same(await offsets(a2.admin, 'kept'), { low: 5, high: 12 }, 'the log start offset survived the restart')
   t.same((await readFrom(t, second, 'kept', 5)).values, kept.slice(5))
   t.notOk((await a2.admin.listTopics()).includes('doomed'))
+})
+
+t.test('kill -9 after retention and DeleteRecords: nothing comes back, nothing kept is lost (server process, broker-level log.retention.ms)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'samsa-hygiene-kill-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const props = { 'log.retention.check.interval.ms': CHECK_MS, 'log.retention.ms': HOUR, 'log.segment.bytes': 1024, 'file.delete.delay.ms': 3_600_000 }
+  const first = await startServerProcess(dir, props)
+  t.teardown(() => { first.child.kill('SIGKILL') })
+  const a1 = await kafkajsAdmin(t, first)
+  await a1.admin.createTopics({ topics: [{ topic: 'crash', numPartitions: 1 }] })
+  await produce(a1.kafka, 'crash', 'old', 6, Date.now() - 2 * HOUR)
+  const fresh = await produce(a1.kafka, 'crash', 'new', 4, Date.now())
+  await waitFor('broker-level retention', async () => (await offsets(a1.admin, 'crash')).low > 0)
+  t.same(await offsets(a1.admin, 'crash'), { low: 24, high: 40 }, 'log.retention.ms applies to a topic without overrides')
+  await a1.admin.deleteTopicRecords({ topic: 'crash', partitions: [{ partition: 0, offset: '30' }] })
+  const partitionDir = join(dir, 'data', 'crash-0')
+  t.ok(readdirSync(partitionDir).some((n) => n.endsWith('.deleted')), '.deleted files wait for their delay')
+  await a1.admin.disconnect()
+  first.child.kill('SIGKILL')
+  await first.exited
+
+  const second = await startServerProcess(dir, props)
+  t.teardown(() => { second.child.kill('SIGKILL') })
+  const a2 = await kafkajsAdmin(t, second)
+  t.same(await offsets(a2.admin, 'crash'), { low: 30, high: 40 }, 'the checkpointed log start survived kill -9')
+  t.same(readdirSync(partitionDir).filter((n) => n.endsWith('.deleted')), [], 'leftover .deleted files removed at open')
+  t.equal((await readFrom(t, { bootstrap: second.bootstrap, nodeId: 1 }, 'crash', 29)).errorCode, OFFSET_OUT_OF_RANGE)
+  t.same((await readFrom(t, { bootstrap: second.bootstrap, nodeId: 1 }, 'crash', 30)).values, fresh.slice(6), 'every record kept is there')
 })

@@ -73,6 +73,7 @@ t.test('listing partitions and the checkpoint files of a log dir', async (t) => 
   }
   writeFileSync(join(dir, 'file-7'), '')
   t.same(logDir.listPartitions().map((p) => [p.topic, p.partition]), [['a.b-c', 10], ['orders', 0], ['orders', 1]])
+  t.same(logDir.listDeletedPartitionDirs(), [join(logDir.path, 'my-topic-3.0123456789abcdef0123456789abcdef-delete')], 'deleted partitions waiting for removal')
   logDir.writeCheckpoints({
     recoveryPoints: [{ topic: 'orders', partition: 0, offset: 10 }],
     highWatermarks: [{ topic: 'orders', partition: 0, offset: 9 }],

@@ -186,3 +186,18 @@ t.test('a stop between the renames of a deleted segment leaves nothing behind at
   t.equal(readAll(log, 10).length, 20, 'the other segments are intact')
   log.close()
 })
+
+t.test('ListOffsets by time never answers below the log start, nor skips what follows it', async (t) => {
+  const h = harness(t, { segmentBytes: 700, retentionMs: Infinity })
+  const log = h.open()
+  const base = h.clock.ms - 100_000
+  for (let i = 0; i < 6; i++) appendOk(t, log, batchOf(5, `t${i}`, { valueBytes: 40, timestamp: base + i * 1000 }))
+  log.setHighWatermark(log.logEndOffset)
+  t.same(log.deleteRecordsBefore(12), { ok: { lowWatermark: 12 } }, 'the log start is inside segment [10, 20)')
+  t.match(log.offsetForTimestamp(base), { offset: 12, timestamp: base + 2000 }, 'the oldest time: the first record at the log start')
+  t.match(log.offsetForTimestamp(base + 2000), { offset: 12 })
+  t.match(log.offsetForTimestamp(base + 2001), { offset: 15, timestamp: base + 3000 }, 'the next batch, in the same segment')
+  t.match(log.offsetForTimestamp(base + 5000), { offset: 25 })
+  t.equal(log.offsetForTimestamp(base + 5001), null)
+  log.close()
+})
