@@ -237,9 +237,6 @@ export class Broker {
     return new Promise((resolve) => this.#offsetWaiters.push({ offset, resolve }))
   }
 
-  /** The key long-poll waiters use for a partition. */
-  static partitionKey = partitionKey
-
   /** Stops listeners, closes partitions cleanly, ends worker threads; removes the data folder Broker.start created. */
   async stop(): Promise<void> {
     if (this.#stopped) return
