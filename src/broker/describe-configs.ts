@@ -22,11 +22,37 @@ export interface DescribedConfig {
   synonyms: { name: string; value: string | null; source: number }[]
 }
 
-function brokerSynonym(config: BrokerConfig, brokerKey: string | null): { name: string; value: string | null; source: number } | null {
-  if (brokerKey === null) return null
-  const value = config.raw.get(brokerKey)
-  if (value === undefined) return null
-  return { name: brokerKey, value, source: config.explicitKeys.has(brokerKey) ? ConfigSource.STATIC_BROKER : ConfigSource.DEFAULT }
+type Synonym = DescribedConfig['synonyms'][number]
+
+/**
+ * The broker-level synonyms of a topic key, as Kafka lists them: every key of the chain set in
+ * server.properties (static), then the one that supplies the built-in default.
+ */
+function brokerSynonyms(config: BrokerConfig, keys: readonly string[], fallback: string | undefined): Synonym[] {
+  const out: Synonym[] = keys.filter((k) => config.explicitKeys.has(k)).map((k) => ({ name: k, value: config.raw.get(k) ?? null, source: ConfigSource.STATIC_BROKER }))
+  const withDefault = keys.find((k) => CONFIG_KEYS[k]?.default != null)
+  if (withDefault !== undefined) out.push({ name: withDefault, value: CONFIG_KEYS[withDefault]!.default, source: ConfigSource.DEFAULT })
+  else if (fallback !== undefined && keys.length > 0) out.push({ name: keys.at(-1)!, value: fallback, source: ConfigSource.DEFAULT })
+  return out
+}
+
+const LONG_MAX = '9223372036854775807'
+
+/** A topic key's value when the topic does not override it, in the topic key's own unit. */
+function brokerDefault(config: BrokerConfig, name: string, fallback: string | undefined): string | null {
+  const d = config.topicDefaults
+  const ms = (n: number, never: string): string => (n === Infinity ? never : String(n))
+  switch (name) {
+    case 'retention.ms': return ms(d.retentionMs, '-1')
+    case 'retention.bytes': return ms(d.retentionBytes, '-1')
+    case 'segment.ms': return ms(d.segmentMs, LONG_MAX)
+    case 'flush.ms': return ms(d.flushMs, LONG_MAX)
+    case 'flush.messages': return ms(d.flushMessages, LONG_MAX)
+    default: {
+      const key = TOPIC_CONFIG_KEYS[name]!.brokerKeys.find((k) => config.raw.has(k))
+      return key === undefined ? (fallback ?? null) : config.raw.get(key)!
+    }
+  }
 }
 
 export function describeTopicConfigs(config: BrokerConfig, overrides: ReadonlyMap<string, string> | undefined, keys: readonly string[] | null): DescribedConfig[] {
@@ -35,14 +61,13 @@ export function describeTopicConfigs(config: BrokerConfig, overrides: ReadonlyMa
   for (const name of names) {
     const key = TOPIC_CONFIG_KEYS[name]
     if (!key) continue
-    const synonyms: DescribedConfig['synonyms'] = []
+    const synonyms: Synonym[] = []
     const override = overrides?.get(name)
     if (override !== undefined) synonyms.push({ name, value: override, source: ConfigSource.TOPIC })
-    const broker = brokerSynonym(config, key.brokerKey)
-    if (broker) synonyms.push(broker)
-    const effective = synonyms[0] ?? { name, value: key.fallback ?? null, source: ConfigSource.DEFAULT }
+    synonyms.push(...brokerSynonyms(config, key.brokerKeys, key.fallback))
+    const value = override ?? brokerDefault(config, name, key.fallback)
     out.push({
-      name, value: effective.value, readOnly: false, configSource: effective.source, isSensitive: false,
+      name, value, readOnly: false, configSource: synonyms[0]?.source ?? ConfigSource.DEFAULT, isSensitive: false,
       configType: ConfigType[key.kind] ?? 0, synonyms,
     })
   }
@@ -55,7 +80,8 @@ export function describeBrokerConfigs(config: BrokerConfig, keys: readonly strin
   for (const name of names) {
     const def = CONFIG_KEYS[name]
     if (!def) continue
-    const value = config.raw.get(name) ?? null
+    // Sensitive values never leave the broker (Kafka sends null for them).
+    const value = def.type === 'password' ? null : (config.raw.get(name) ?? null)
     const source = config.explicitKeys.has(name) ? ConfigSource.STATIC_BROKER : ConfigSource.DEFAULT
     out.push({
       name, value, readOnly: true, configSource: source, isSensitive: def.type === 'password',

@@ -9,6 +9,8 @@ import { registerServerStart } from './commands/server-start.ts'
 import { registerTopics } from './commands/topics.ts'
 import { registerConsoleProducer } from './commands/console-producer.ts'
 import { registerConsoleConsumer } from './commands/console-consumer.ts'
+import { registerConsumerGroups } from './commands/consumer-groups.ts'
+import { registerConfigs } from './commands/configs.ts'
 import { registerDumpLog } from './commands/dump-log.ts'
 import { registerPerf } from './commands/perf.ts'
 import { configureTool } from './common.ts'
@@ -31,12 +33,16 @@ Each command takes --help, e.g. 'samsa topics --help'. Newcomer flow:
   samsa topics --create --topic quickstart-events --bootstrap-server localhost:9092
   samsa console-producer --topic quickstart-events --bootstrap-server localhost:9092
   samsa console-consumer --topic quickstart-events --from-beginning --bootstrap-server localhost:9092
+  samsa console-consumer --topic quickstart-events --group my-group --from-beginning --bootstrap-server localhost:9092
+  samsa consumer-groups --describe --group my-group --bootstrap-server localhost:9092
   samsa perf produce --topic quickstart-events --num-records 100000 --record-size 100 --throughput -1`)
 registerServerStart(program)
 for (const c of program.commands) configureTool(c, `samsa ${c.name()}`)
 registerTopics(program)
 registerConsoleProducer(program)
 registerConsoleConsumer(program)
+registerConsumerGroups(program)
+registerConfigs(program)
 registerDumpLog(program)
 registerPerf(program)
 

@@ -9,35 +9,38 @@ type Kind = 'int' | 'long' | 'double' | 'boolean' | 'string' | 'list'
 
 interface TopicKey {
   readonly kind: Kind
-  /** The broker key whose value is the default. */
-  readonly brokerKey: string | null
+  /**
+   * The broker keys whose value is the default, most specific first (Kafka's synonyms:
+   * retention.ms ← log.retention.ms, log.retention.minutes, log.retention.hours).
+   */
+  readonly brokerKeys: readonly string[]
   readonly min?: number
   readonly oneOf?: readonly string[]
-  /** Kafka's own default when no broker key backs it. */
+  /** Kafka's own default when no broker key Samsa knows backs it. */
   readonly fallback?: string
 }
 
 export const TOPIC_CONFIG_KEYS: Readonly<Record<string, TopicKey>> = {
-  'cleanup.policy': { kind: 'list', brokerKey: 'log.cleanup.policy', oneOf: ['delete', 'compact'] },
-  'compression.type': { kind: 'string', brokerKey: 'compression.type', oneOf: ['producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd'] },
-  'delete.retention.ms': { kind: 'long', brokerKey: null, min: 0, fallback: '86400000' },
-  'file.delete.delay.ms': { kind: 'long', brokerKey: 'file.delete.delay.ms', min: 0 },
-  'flush.messages': { kind: 'long', brokerKey: 'log.flush.interval.messages', min: 1 },
-  'flush.ms': { kind: 'long', brokerKey: 'log.flush.interval.ms', min: 0, fallback: '9223372036854775807' },
-  'index.interval.bytes': { kind: 'int', brokerKey: 'log.index.interval.bytes', min: 0 },
-  'max.message.bytes': { kind: 'int', brokerKey: 'message.max.bytes', min: 0 },
-  'message.timestamp.type': { kind: 'string', brokerKey: 'log.message.timestamp.type', oneOf: ['CreateTime', 'LogAppendTime'] },
-  'message.timestamp.before.max.ms': { kind: 'long', brokerKey: 'log.message.timestamp.before.max.ms', min: 0 },
-  'message.timestamp.after.max.ms': { kind: 'long', brokerKey: 'log.message.timestamp.after.max.ms', min: 0 },
-  'min.cleanable.dirty.ratio': { kind: 'double', brokerKey: null, min: 0, fallback: '0.5' },
-  'min.compaction.lag.ms': { kind: 'long', brokerKey: null, min: 0, fallback: '0' },
-  'min.insync.replicas': { kind: 'int', brokerKey: 'min.insync.replicas', min: 1 },
-  'retention.bytes': { kind: 'long', brokerKey: 'log.retention.bytes', min: -1 },
-  'retention.ms': { kind: 'long', brokerKey: 'log.retention.ms', min: -1, fallback: '604800000' },
-  'segment.bytes': { kind: 'int', brokerKey: 'log.segment.bytes', min: 14 },
-  'segment.index.bytes': { kind: 'int', brokerKey: 'log.index.size.max.bytes', min: 4 },
-  'segment.ms': { kind: 'long', brokerKey: 'log.roll.ms', min: 1, fallback: '604800000' },
-  'unclean.leader.election.enable': { kind: 'boolean', brokerKey: null, fallback: 'false' },
+  'cleanup.policy': { kind: 'list', brokerKeys: ['log.cleanup.policy'], oneOf: ['delete', 'compact'] },
+  'compression.type': { kind: 'string', brokerKeys: ['compression.type'], oneOf: ['producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd'] },
+  'delete.retention.ms': { kind: 'long', brokerKeys: ['log.cleaner.delete.retention.ms'], min: 0, fallback: '86400000' },
+  'file.delete.delay.ms': { kind: 'long', brokerKeys: ['file.delete.delay.ms'], min: 0 },
+  'flush.messages': { kind: 'long', brokerKeys: ['log.flush.interval.messages'], min: 1 },
+  'flush.ms': { kind: 'long', brokerKeys: ['log.flush.interval.ms', 'log.flush.scheduler.interval.ms'], min: 0, fallback: '9223372036854775807' },
+  'index.interval.bytes': { kind: 'int', brokerKeys: ['log.index.interval.bytes'], min: 0 },
+  'max.message.bytes': { kind: 'int', brokerKeys: ['message.max.bytes'], min: 0 },
+  'message.timestamp.type': { kind: 'string', brokerKeys: ['log.message.timestamp.type'], oneOf: ['CreateTime', 'LogAppendTime'] },
+  'message.timestamp.before.max.ms': { kind: 'long', brokerKeys: ['log.message.timestamp.before.max.ms'], min: 0 },
+  'message.timestamp.after.max.ms': { kind: 'long', brokerKeys: ['log.message.timestamp.after.max.ms'], min: 0 },
+  'min.cleanable.dirty.ratio': { kind: 'double', brokerKeys: ['log.cleaner.min.cleanable.ratio'], min: 0, fallback: '0.5' },
+  'min.compaction.lag.ms': { kind: 'long', brokerKeys: ['log.cleaner.min.compaction.lag.ms'], min: 0, fallback: '0' },
+  'min.insync.replicas': { kind: 'int', brokerKeys: ['min.insync.replicas'], min: 1 },
+  'retention.bytes': { kind: 'long', brokerKeys: ['log.retention.bytes'], min: -1 },
+  'retention.ms': { kind: 'long', brokerKeys: ['log.retention.ms', 'log.retention.minutes', 'log.retention.hours'], min: -1, fallback: '604800000' },
+  'segment.bytes': { kind: 'int', brokerKeys: ['log.segment.bytes'], min: 14 },
+  'segment.index.bytes': { kind: 'int', brokerKeys: ['log.index.size.max.bytes'], min: 4 },
+  'segment.ms': { kind: 'long', brokerKeys: ['log.roll.ms', 'log.roll.hours'], min: 1, fallback: '604800000' },
+  'unclean.leader.election.enable': { kind: 'boolean', brokerKeys: ['unclean.leader.election.enable'], fallback: 'false' },
 }
 
 /** Returns a message naming the first invalid entry, or null. */
