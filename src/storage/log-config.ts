@@ -25,6 +25,12 @@ export interface LogConfig {
   fileDeleteDelayMs: number
   /** log.retention.check.interval.ms (a broker setting, carried here so each shard can schedule it). */
   retentionCheckIntervalMs: number
+  /** delete.retention.ms: how long a compacted topic keeps tombstones (default 1 day). */
+  deleteRetentionMs?: number
+  /** min.compaction.lag.ms: records younger than this are never compacted (default 0). */
+  minCompactionLagMs?: number
+  /** min.cleanable.dirty.ratio: the cleaner runs once dirty / cleanable bytes reaches it (default 0.5). */
+  minCleanableDirtyRatio?: number
 }
 
 /** Kafka's topic-level defaults; Long.MAX "never" values are Infinity. */

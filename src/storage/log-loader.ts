@@ -18,6 +18,7 @@ import {
   baseOffsetOf, baseSequenceOf, isControl, isTransactional, lastOffsetDeltaOf, lastOffsetOf, partitionLeaderEpochOf,
   producerEpochOf, producerIdOf,
 } from './record-batch.ts'
+import { completeInterruptedSwaps } from './log-cleaner-swap.ts'
 import { LogSegment } from './segment.ts'
 
 export interface LoaderLogger {
@@ -99,6 +100,9 @@ function listSegmentFiles(dir: string): Array<{ baseOffset: number; size: number
 }
 
 export function loadLog(o: LoadOptions): LoadedLog {
+  // A `.swap` file left by an interrupted compaction replaces the segments it covers (Kafka's
+  // behaviour); only then are the remaining leftovers removed by listSegmentFiles.
+  const swapped = new Set(completeInterruptedSwaps(o.dir, (obj, msg) => o.logger?.warn(obj, msg)))
   const files = listSegmentFiles(o.dir)
   if (files.length === 0) {
     const base = o.logStartOffset ?? 0
@@ -109,6 +113,9 @@ export function loadLog(o: LoadOptions): LoadedLog {
     return { segments: [segment], logEndOffset: base, recoveryPoint: base, logStartOffset: base, snapshotAtEnd: false }
   }
   const segments = files.map((f) => LogSegment.existing(o.dir, f.baseOffset, o.fds, o.indexIntervalBytes, f.size))
+  // A swapped-in segment has no indexes yet (a cleaned segment is never the active one; if it is
+  // the last one here, the active-segment checks below recover it anyway).
+  for (const segment of segments.slice(0, -1)) if (swapped.has(segment.baseOffset)) segment.recover(() => true, false, o.now)
   let recoverFrom = segments.length // index of the first segment to recover
   if (!o.cleanShutdown) {
     recoverFrom = Math.max(0, segments.findLastIndex((s) => s.baseOffset <= o.recoveryPoint))

@@ -30,6 +30,9 @@ import {
 import { INT32_MAX, LogSegment, type TimestampAndOffset } from './segment.ts'
 import type { AppendError, AppendResult, LogConfig } from './log-config.ts'
 import { DeletedFiles, RETENTION_PASSES, deletableSegmentCount, type RetentionReason } from './log-retention.ts'
+import type { CleanResult, CleanerConfig } from './log-cleaner.ts'
+import { cleanAndSwap, type SwapStep } from './log-cleaner-swap.ts'
+import { keylessRecordsOf } from './compacted-batch.ts'
 
 export { DEFAULT_LOG_CONFIG, type AppendError, type AppendResult, type LogConfig } from './log-config.ts'
 
@@ -235,7 +238,7 @@ export class PartitionLog {
     if ('error' in validated) return validated
     const batch = validated.ok
     const now = this.now()
-    const refused = this.checkLimits(batch, now)
+    const refused = this.checkLimits(records, batch, now)
     if (refused !== null) return refused
     const lastSeq = batch.producerId >= 0 ? lastSequenceOf(batch.baseSequence, batch.lastOffsetDelta) : -1
     if (batch.producerId >= 0) {
@@ -269,13 +272,16 @@ export class PartitionLog {
     return { ok: { baseOffset, lastOffset, logAppendTime, logStartOffset: this.startOffset, duplicate: false } }
   }
 
-  /** MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE and INVALID_TIMESTAMP, in AK's terms. */
-  private checkLimits(batch: BatchSummary, now: number): { error: AppendError; message: string } | null {
+  /** MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE, INVALID_TIMESTAMP and keyless records on compacted topics (INVALID_RECORD), in AK's terms. */
+  private checkLimits(records: Buffer, batch: BatchSummary, now: number): { error: AppendError; message: string } | null {
     if (batch.sizeInBytes > this.config.maxMessageBytes) {
       return { error: 'message_too_large', message: `batch of ${batch.sizeInBytes} bytes exceeds max.message.bytes ${this.config.maxMessageBytes}` }
     }
     if (batch.sizeInBytes > this.config.segmentBytes) {
       return { error: 'record_list_too_large', message: `batch of ${batch.sizeInBytes} bytes exceeds segment.bytes ${this.config.segmentBytes}` }
+    }
+    if (this.config.cleanupPolicy.compact && keylessRecordsOf(records, batch) > 0) {
+      return { error: 'invalid_record', message: `Compacted topic cannot accept message without key in topic partition ${this.topic}-${this.partition}.` }
     }
     if (this.config.messageTimestampType === 'CreateTime') {
       const { minRecordTimestamp: min, maxRecordTimestamp: max } = batch
@@ -526,6 +532,21 @@ export class PartitionLog {
   /** Removes `.deleted` segment files whose file.delete.delay.ms has passed. */
   removeDeletedFiles(now: number = this.now()): number {
     return this.deletedFiles.removeDue(now)
+  }
+
+  /**
+   * One log-compaction pass, inline (log-cleaner.ts, log-cleaner-swap.ts): rolled segments below
+   * the HW are cleaned and swapped in. `cleanedOffset` is the partition's cleaner checkpoint; the
+   * result's endOffset is the new one. Null when nothing was cleaned (or the policy has no compact).
+   */
+  clean(cleanedOffset: number | undefined, config: CleanerConfig, now: number = this.now(), stopAfter?: SwapStep): CleanResult | null {
+    assert(!this.closed, 'cleaning a closed log')
+    if (this.failed || !this.config.cleanupPolicy.compact) return null
+    return cleanAndSwap({
+      dir: this.dir, segments: this.segments, fds: this.fds, indexIntervalBytes: this.config.indexIntervalBytes,
+      // Below the last stable offset only (Kafka's firstUncleanableOffset): an open transaction's records stay as written.
+      logStartOffset: this.startOffset, highWatermark: this.lastStableOffset, cleanedOffset, config, now, ...(stopAfter === undefined ? {} : { stopAfter }),
+    })
   }
 
   /** Flush, producer snapshot at the LEO, fds released. After this the partition is clean. */

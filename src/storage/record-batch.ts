@@ -137,6 +137,8 @@ export interface BatchSummary {
   /** Smallest/largest record timestamp from the record walk; header values for compressed batches. */
   minRecordTimestamp: number
   maxRecordTimestamp: number
+  /** Records with a null key (refused on compacted topics); -1 for compressed batches (not walked). */
+  keylessRecords: number
 }
 
 export type ValidationResult = { ok: BatchSummary } | { error: BatchValidationError; message: string }
@@ -213,13 +215,14 @@ function validateBatchFields(buf: Buffer, size: number): ValidationResult {
     sizeInBytes: size, recordCount, lastOffsetDelta, compression,
     isTransactional: isTransactional(buf, 0), logAppendTime: isLogAppendTime(buf, 0),
     producerId, producerEpoch: producerEpochOf(buf, 0), baseSequence,
-    baseTimestamp, maxTimestamp, minRecordTimestamp: baseTimestamp, maxRecordTimestamp: maxTimestamp,
+    baseTimestamp, maxTimestamp, minRecordTimestamp: baseTimestamp, maxRecordTimestamp: maxTimestamp, keylessRecords: -1,
   }
   if (compression !== 'none') return { ok: summary }
   const walkError = walkRecords(buf, 0, size, recordCount, baseTimestamp)
   if (walkError !== null) return fail('invalid_record', walkError)
   summary.minRecordTimestamp = walkMinTimestamp
   summary.maxRecordTimestamp = walkMaxTimestamp
+  summary.keylessRecords = walkKeylessRecords
   return { ok: summary }
 }
 
@@ -230,6 +233,7 @@ let cursor = 0
 let malformed = false
 let walkMinTimestamp = 0
 let walkMaxTimestamp = 0
+let walkKeylessRecords = 0
 
 /** Zigzag varint (int32), bounded by `limit`. Sets `malformed` on overrun or > 5 bytes. */
 function readVarint(buf: Buffer, limit: number): number {
@@ -280,6 +284,7 @@ function walkRecords(buf: Buffer, pos: number, size: number, recordCount: number
   malformed = false
   walkMinTimestamp = Number.MAX_SAFE_INTEGER
   walkMaxTimestamp = NO_TIMESTAMP
+  walkKeylessRecords = 0
   for (let i = 0; i < recordCount; i++) {
     const length = readVarint(buf, end)
     if (malformed || length <= 0 || cursor + length > end) return `record ${i} has an invalid size`
@@ -288,6 +293,7 @@ function walkRecords(buf: Buffer, pos: number, size: number, recordCount: number
     const timestampDelta = readVarlong(buf, recordEnd)
     const offsetDelta = readVarint(buf, recordEnd)
     if (!malformed && offsetDelta !== i) return `record ${i} has offset delta ${offsetDelta}`
+    if (buf[cursor] === 1) walkKeylessRecords++ // a null key is the varint -1: the single byte 0x01
     skipBytes(buf, recordEnd, -1) // key
     skipBytes(buf, recordEnd, -1) // value
     const headerCount = readVarint(buf, recordEnd)

@@ -30,7 +30,11 @@ const samples: Message[] = [
   { type: 'readIndexResp', ...h, index: 12, context: 'r' },
 ]
 
-const plain = (m: Message): unknown => JSON.parse(JSON.stringify(m, (_k, v: unknown) => (v instanceof Uint8Array ? Array.from(v) : v)))
+/** Byte arrays as hex (Buffer and Uint8Array alike: `this[k]` is the value before Buffer's toJSON). */
+const plain = (m: Message): unknown => JSON.parse(JSON.stringify(m, function (this: Record<string, unknown>, k, v: unknown) {
+  const raw = this[k]
+  return raw instanceof Uint8Array ? Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('hex') : v
+}))
 
 t.test('codec: every message type round-trips, compactly', async (t) => {
   for (const m of samples) t.same(plain(decodeMessage(encodeMessage(m))), plain(m), m.type)

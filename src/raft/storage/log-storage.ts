@@ -74,7 +74,10 @@ export class LogStorage implements RaftStorage {
     this.#snapshot = loaded?.snapshot ?? { meta: { index: 0, term: 0, voters: o.voters }, data: new Uint8Array(0) }
     const end = snapshotEndOffset(this.#snapshot.meta.index)
     const config: LogConfig = {
-      ...DEFAULT_LOG_CONFIG, segmentBytes: o.segmentBytes ?? 64 * 1024 * 1024, segmentMs: Infinity, retentionMs: Infinity,
+      // No offset index: every open recovers (rebuilds it) anyway, and without one a flush is a single
+      // fdatasync instead of three. Reads that miss the tail cache scan batch headers from the
+      // segment's start, which small segments keep cheap; they only serve lagging followers.
+      ...DEFAULT_LOG_CONFIG, segmentBytes: o.segmentBytes ?? 16 * 1024 * 1024, indexIntervalBytes: Infinity, segmentMs: Infinity, retentionMs: Infinity,
       retentionBytes: Infinity, cleanupPolicy: { delete: true, compact: false }, fileDeleteDelayMs: 0,
     }
     // Always an unclean open from the snapshot's end: every batch a restart depends on is CRC-checked.
@@ -86,6 +89,11 @@ export class LogStorage implements RaftStorage {
     this.#tail = new TailCache(o.tailCacheBytes ?? 8 * 1024 * 1024, this.lastIndex() + 1)
     // A commit hint past the durable log would be a lie (e.g. a disk that dropped an fsync): the leader re-teaches it.
     this.#hard = { ...this.#hard, commit: Math.min(this.#hard.commit, this.lastIndex()) }
+    // Entries are synced before the hard state of the same Ready, so a crash between the two can
+    // leave entries of a term newer than quorum-state. The node never sent a vote in that term
+    // (messages follow both writes), so moving up to it without a vote is what it would have done.
+    const lastTerm = this.term(this.lastIndex())
+    if (this.#hard.term < lastTerm) this.#hard = { term: lastTerm, vote: 0, commit: this.#hard.commit }
   }
 
   static open(o: LogStorageOptions): LogStorage {

@@ -53,17 +53,24 @@ export function readSnapshotFile(dir: string, name: string): Snapshot | null {
   if (m === null) return null
   const buf = readFileSync(join(dir, name))
   const values: Array<{ control: boolean; key: Buffer | null; value: Buffer | null }> = []
-  for (let pos = 0; buf.length - pos >= LOG_OVERHEAD; pos += batchSizeOf(buf, pos)) {
+  let pos = 0
+  for (; buf.length - pos >= LOG_OVERHEAD; pos += batchSizeOf(buf, pos)) {
     if (pos + batchSizeOf(buf, pos) > buf.length || !isCrcValid(buf, pos)) return null
     const b = decodeRecordBatch(buf, pos)
     if (b.records.length !== 1 || b.baseOffset !== values.length) return null
     values.push({ control: b.isControl, key: b.records[0]!.key, value: b.records[0]!.value })
   }
+  if (pos !== buf.length) return null
   const first = values[0]
   const last = values.at(-1)
   if (first === undefined || last === undefined || values.length < 2 || !first.control || !last.control) return null
   if (!first.key?.equals(HEADER_KEY) || !last.key?.equals(FOOTER_KEY) || first.value === null) return null
-  const h = JSON.parse(first.value.toString('utf8')) as { version: number; index: number; term: number; voters: NodeId[]; bytes: number; chunks: number }
+  let h: { version: number; index: number; term: number; voters: NodeId[]; bytes: number; chunks: number }
+  try {
+    h = JSON.parse(first.value.toString('utf8')) as typeof h
+  } catch {
+    return null
+  }
   const chunks = values.slice(1, -1)
   if (h.version !== 0 || h.chunks !== chunks.length || snapshotFileName(h.index, h.term) !== name) return null
   const data = Buffer.concat(chunks.map((c) => c.value ?? Buffer.alloc(0)))
