@@ -57,14 +57,26 @@ const DESCRIPTIONS: Record<number, string> = {
   6: 'this broker is not the leader for the partition',
   7: 'the request timed out on the broker',
   10: 'the record batch is larger than the topic accepts (max.message.bytes)',
+  14: 'the group coordinator is still loading its groups',
+  15: 'the group coordinator is not available yet',
+  16: 'this broker is not the coordinator of the group',
   17: 'the topic name is not valid',
   19: 'not enough in-sync replicas to accept the write (min.insync.replicas)',
+  22: 'the group has moved on to a newer generation',
+  23: 'the group\'s members use a different protocol or assignor',
+  25: 'the group does not know this member (it was removed, e.g. after its session timed out)',
+  26: 'the session timeout is outside the broker\'s group.min.session.timeout.ms..group.max.session.timeout.ms',
+  27: 'the group is rebalancing',
   35: 'the broker does not support this request version',
   36: 'the topic already exists',
   37: 'the number of partitions is not valid',
   38: 'the replication factor is not valid',
   40: 'the configuration is not valid',
   42: 'the broker found the request invalid',
+  68: 'the group is not empty: it has active members',
+  69: 'the group does not exist',
+  82: 'another member uses the same group.instance.id',
+  86: 'the group subscribes to this topic',
   87: 'the record is not valid',
 }
 
@@ -75,4 +87,9 @@ export function describeError(code: number): string {
 /** Throws a KafkaError when `code` is not NONE. */
 export function throwIfError(code: number, context: string, brokerMessage?: string | null): void {
   if (code !== 0) throw new KafkaError(code, context, brokerMessage ?? null)
+}
+
+/** A blocking call (a rebalance, a wait) was interrupted by `wakeup()` or `close()`. */
+export class WakeupError extends ClientError {
+  override name = 'WakeupError'
 }

@@ -98,6 +98,12 @@ export class Fetcher {
     }
   }
 
+  /** Drops every partition (a group rebalance takes them all away; see GroupConsumer). */
+  unassignAll(): void {
+    this.#positions.clear()
+    this.#pendingStarts = []
+  }
+
   /** Current positions (the next offset to read per partition). */
   positions(): Position[] {
     return [...this.#positions.values()].map((p) => ({ ...p }))

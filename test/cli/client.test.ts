@@ -81,7 +81,7 @@ t.test('against a broker: negotiation, pipelining, producer and admin', async (t
 })
 
 t.test('codecs interoperate with librdkafka (kcat)', { skip: hasKcat() ? false : 'kcat is not installed (apt-get install kcat)' }, async (t) => {
-  const broker = await startBroker(t, { config: { 'num.partitions': 1 } })
+  const broker = await startBroker(t, { config: { 'num.partitions': 1, 'group.initial.rebalance.delay.ms': 0 } })
   const B = ['--bootstrap-server', broker.bootstrap]
   const kcat = (args: string[], input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> => new Promise((resolve) => {
     const p = spawn('kcat', ['-b', broker.bootstrap, ...args])

@@ -10,7 +10,8 @@ import { lines, samsa } from './run-cli.ts'
 // Every check starts `samsa` as a child process: allow more than the default 120 s on a busy machine.
 t.setTimeout(300_000)
 
-const broker = await startBroker(t)
+// No initial rebalance delay: every console consumer joins a (generated) group, as Kafka's does.
+const broker = await startBroker(t, { config: { 'group.initial.rebalance.delay.ms': 0 } })
 const B = ['--bootstrap-server', broker.bootstrap]
 
 t.test('create, produce, consume from the beginning, describe, delete', async (t) => {
@@ -95,7 +96,7 @@ t.test('console-consumer stops cleanly on Ctrl-C with a summary', async (t) => {
   t.match(r.stderr, /Processed a total of 3 messages\n$/)
 })
 
-t.test('console-consumer --timeout-ms, --group notice, headers and null markers', async (t) => {
+t.test('console-consumer --timeout-ms, --group, headers and null markers', async (t) => {
   const p = await samsa(['console-producer', '--topic', 'extras', '--property', 'parse.headers=true', '--property', 'parse.key=true',
     '--property', 'null.marker=NULL', ...B], { input: 'h1:x,h2:y\tkey\tNULL\n' })
   t.equal(p.code, 0, p.stderr)
@@ -103,6 +104,8 @@ t.test('console-consumer --timeout-ms, --group notice, headers and null markers'
     '--property', 'print.headers=true', '--property', 'print.key=true', ...B])
   t.equal(c.code, 0, c.stderr)
   t.equal(c.stdout, 'h1:x,h2:y\tkey\tnull\n')
-  t.match(c.stderr, /does not join consumer groups yet; ignoring --group my-group/)
-  t.match(c.stderr, /Processed a total of 1 messages/)
+  t.equal(c.stderr, 'Processed a total of 1 messages\n')
+  const again = await samsa(['console-consumer', '--topic', 'extras', '--from-beginning', '--timeout-ms', '1000', '--group', 'my-group', ...B])
+  t.equal(again.code, 0, again.stderr)
+  t.equal(again.stdout, '', 'my-group committed its offset: --from-beginning does not apply any more')
 })

@@ -24,19 +24,21 @@ function optionHelp(r: CliResult, flag: string): string {
 }
 
 t.test('--help lists the commands, and each command its options with defaults', async (t) => {
-  const [top, topics, producer, consumer, perf, dump, perfTop] = await Promise.all([
+  const [top, topics, producer, consumer, perf, dump, perfTop, groups] = await Promise.all([
     ['--help'], ['topics', '--help'], ['console-producer', '--help'], ['console-consumer', '--help'], ['perf', 'produce', '--help'],
-    ['dump-log', '--help'], ['perf', '--help'],
+    ['dump-log', '--help'], ['perf', '--help'], ['consumer-groups', '--help'],
   ].map((args) => samsa(args)))
-  for (const r of [top, topics, producer, consumer, perf, dump, perfTop]) t.equal(r!.code, 0)
-  for (const c of ['server-start', 'topics', 'console-producer', 'console-consumer', 'dump-log', 'perf']) t.match(top!.stdout, new RegExp(`\\n  ${c}\\b`), c)
+  for (const r of [top, topics, producer, consumer, perf, dump, perfTop, groups]) t.equal(r!.code, 0)
+  for (const c of ['server-start', 'topics', 'console-producer', 'console-consumer', 'consumer-groups', 'dump-log', 'perf']) t.match(top!.stdout, new RegExp(`\\n  ${c}\\b`), c)
+  for (const o of ['--list', '--describe', '--delete', '--reset-offsets', '--delete-offsets', '--group', '--topic', '--to-earliest', '--to-latest',
+    '--to-offset', '--shift-by', '--to-datetime', '--dry-run', '--execute']) t.match(flat(groups!), o)
   for (const o of ['--create', '--list', '--describe', '--delete', '--alter', '--topic', '--partitions', '--replication-factor', '--config',
     '--if-exists', '--if-not-exists', '--bootstrap-server', '--broker-list', '--zookeeper']) t.match(flat(topics!), o)
   t.match(optionHelp(topics!, '--bootstrap-server'), /\(default: "localhost:9092"\)/)
   t.match(optionHelp(producer!, '--compression-codec'), /\(default: "none"\)/)
   t.match(optionHelp(producer!, '--request-required-acks'), /\(default: "-1"\)/)
   t.match(optionHelp(consumer!, '--offset'), /\(default: "latest"\)/)
-  t.match(optionHelp(consumer!, '--group'), /not supported by this tool yet/)
+  t.match(optionHelp(consumer!, '--group'), /resumes from its committed offsets/)
   t.match(optionHelp(perf!, '--throughput'), /\(default: -1\)/)
   t.match(optionHelp(perf!, '--max-in-flight'), /\(default: 5\)/)
   t.match(flat(dump!), /--verify-index-only/)
@@ -92,7 +94,7 @@ t.test('an unreachable broker: one line within the timeout, no stack trace', asy
 })
 
 t.test('legacy flags from old tutorials', async (t) => {
-  const broker = await startBroker(t)
+  const broker = await startBroker(t, { config: { 'group.initial.rebalance.delay.ms': 0 } })
   const list = await samsa(['topics', '--create', '--topic', 'legacy', '--broker-list', broker.bootstrap])
   t.equal(list.code, 0, list.stderr)
   t.equal(list.stdout, 'Created topic legacy.\n')

@@ -4,40 +4,26 @@
  * print.timestamp, print.offset, print.partition, print.headers, print.value, key.separator,
  * line.separator, headers.separator, null.literal).
  *
- * Reads by assigning partitions (every partition of the topic, or `--partition P`), not
- * through a consumer group: the client library has no group membership yet (the broker's group
- * coordinator is being built alongside). `--group G` is accepted with a one-line notice and
- * otherwise ignored (no offsets are committed); once groups exist the tool will join G — or a
- * generated console-consumer-NNNNN group — as Kafka's does.
+ * As Kafka's tool it reads through a consumer group: `--group G` (or `group.id` in the consumer
+ * properties) joins G, resumes from G's committed offsets (`--from-beginning` only decides where
+ * to start partitions G has no offset for) and commits what it printed (auto-commit, and on
+ * exit); without a group it joins a generated `console-consumer-NNNNN` group and commits
+ * nothing. `--partition P` reads that partition by assignment instead, without a group (Kafka
+ * refuses `--group` with `--partition` too).
  *
- * Stops after --max-messages, after --timeout-ms without a record, or on Ctrl-C, and always
- * ends with "Processed a total of N messages" on stderr.
+ * Stops after --max-messages, after --timeout-ms without a record, or on Ctrl-C (leaving the
+ * group so the others take over at once), and always ends with "Processed a total of N
+ * messages" on stderr.
  */
 import type { Command } from 'commander'
-import { Fetcher, type Assignment, type ConsumerRecord, type StartOffset } from '../../client/fetcher.ts'
+import { Fetcher, type ConsumerRecord } from '../../client/fetcher.ts'
+import { GroupConsumer } from '../../client/consumer.ts'
+import type { KafkaClient, TopicInfo } from '../../client/client.ts'
 import { ClientError, KafkaError } from '../../client/errors.ts'
-import {
-  UsageError, addConnectionOptions, collect, configureTool, createClient, intArg, keyValues, readPropertiesFile,
-  runAction, type ConnectionFlags,
-} from '../common.ts'
+import { UsageError, addConnectionOptions, collect, configureTool, createClient, intArg, keyValues, runAction } from '../common.ts'
+import { CONSUMER_PROPERTIES, consumerSettings, type ConsumerFlags, type ConsumerSettings } from './console-consumer-settings.ts'
 
 const TOOL = 'samsa console-consumer'
-
-interface ConsumerFlags extends ConnectionFlags {
-  topic?: string
-  partition?: number
-  offset: string
-  fromBeginning: boolean
-  maxMessages?: number
-  timeoutMs?: number
-  property: string[]
-  consumerProperty: string[]
-  consumerConfig?: string
-  group?: string
-  isolationLevel: string
-  formatter?: string
-  skipMessageOnError: boolean
-}
 
 export interface FormatterSettings {
   printTimestamp: boolean
@@ -110,122 +96,135 @@ export function formatRecord(r: ConsumerRecord, s: FormatterSettings): string {
   return out + s.lineSeparator
 }
 
-function parseOffset(value: string): StartOffset {
-  const v = value.trim().toLowerCase()
-  if (v === 'earliest' || v === 'latest') return v
-  const n = Number(v)
-  if (v === '' || !Number.isSafeInteger(n) || n < 0) throw new UsageError(`--offset expects earliest, latest or a non-negative offset, got '${value}'`)
-  return n
+/** What the print loop reads from: a group consumer, or partitions assigned by hand (--partition). */
+interface RecordSource {
+  poll(maxRecords: number): Promise<ConsumerRecord[]>
+  /** Interrupts a poll that waits (for a rebalance, or for partitions). */
+  wakeup(): void
+  /** Commits and leaves the group, when there is one. */
+  close(): Promise<void>
+}
+
+function openSource(client: KafkaClient, s: ConsumerSettings, info: TopicInfo): RecordSource {
+  const fetchOptions = { ...s.fetch, offsetReset: s.offsetReset }
+  if (s.group) {
+    const g = s.group
+    return new GroupConsumer(client, {
+      ...fetchOptions, groupId: g.groupId, topics: [s.topic], sessionTimeoutMs: g.sessionTimeoutMs, rebalanceTimeoutMs: g.rebalanceTimeoutMs,
+      heartbeatIntervalMs: g.heartbeatIntervalMs, groupInstanceId: g.groupInstanceId, assignors: g.assignors,
+      autoCommit: g.autoCommit, autoCommitIntervalMs: g.autoCommitIntervalMs,
+    })
+  }
+  if (!info.partitions.some((p) => p.partition === s.partition)) {
+    throw new UsageError(`--partition ${s.partition}: topic '${s.topic}' has partitions 0..${info.partitions.length - 1}`)
+  }
+  const fetcher = new Fetcher(client, fetchOptions)
+  fetcher.assign([{ topic: s.topic, partition: s.partition!, offset: s.start }])
+  return { poll: () => fetcher.poll(), wakeup: () => {}, close: async () => fetcher.close() }
+}
+
+async function topicInfo(client: KafkaClient, topic: string): Promise<TopicInfo> {
+  try {
+    return await client.topic(topic, { retryMs: 2000 })
+  } catch (err) {
+    if (err instanceof KafkaError && err.code === 3) {
+      throw new ClientError(`topic '${topic}' does not exist (create it with: samsa topics --create --topic ${topic} --bootstrap-server ${client.options.bootstrap})`)
+    }
+    throw err
+  }
+}
+
+interface LoopOptions {
+  maxMessages?: number
+  timeoutMs?: number
+  skipMessageOnError: boolean
+  format: FormatterSettings
+  stopping: () => boolean
+}
+
+/** Prints records until max-messages, the idle timeout, or a stop; counts into `count.n`. */
+async function printLoop(source: RecordSource, o: LoopOptions, count: { n: number }): Promise<void> {
+  // The idle clock starts once the first poll returned (joining the group is not idleness).
+  let lastRecordAt: number | null = null
+  const out = process.stdout
+  while (!o.stopping()) {
+    if (o.timeoutMs !== undefined && lastRecordAt !== null && Date.now() - lastRecordAt >= o.timeoutMs) break
+    let records: ConsumerRecord[]
+    try {
+      records = await source.poll(o.maxMessages === undefined ? Number.POSITIVE_INFINITY : o.maxMessages - count.n)
+    } catch (err) {
+      if (o.stopping()) break
+      if (o.skipMessageOnError && err instanceof Error && !(err instanceof KafkaError) && err.name === 'ClientError') {
+        process.stderr.write(`${TOOL}: skipping undecodable records: ${err.message}\n`)
+        continue
+      }
+      throw err
+    }
+    if (records.length > 0 || lastRecordAt === null) lastRecordAt = Date.now()
+    // Interleave partitions by timestamp, roughly as a Kafka consumer returns them.
+    records.sort((a, b) => a.timestamp - b.timestamp)
+    let chunk = ''
+    for (const r of records) {
+      if (o.maxMessages !== undefined && count.n >= o.maxMessages) break
+      chunk += formatRecord(r, o.format)
+      count.n++
+    }
+    if (chunk && !out.write(chunk)) await new Promise((r) => out.once('drain', r))
+    if (o.maxMessages !== undefined && count.n >= o.maxMessages) break
+  }
 }
 
 export function registerConsoleConsumer(program: Command): void {
   const cmd = program
     .command('console-consumer')
-    .description('print records of a topic to standard output (as kafka-console-consumer.sh; reads by partition assignment, no consumer group yet)')
+    .description('print records of a topic to standard output (as kafka-console-consumer.sh), as a member of a consumer group')
     .option('--topic <topic>', 'REQUIRED: the topic to consume')
-    .option('--partition <n>', 'consume only this partition (default: all partitions)', intArg('a partition number', 0))
+    .option('--group <group>', 'the consumer group to join: resumes from its committed offsets and commits what is printed (default: a generated console-consumer-NNNNN group that commits nothing)')
+    .option('--partition <n>', 'read only this partition, by assignment and without a group (default: all partitions, through the group)', intArg('a partition number', 0))
     .option('--offset <offset>', 'where to start: earliest, latest, or an offset (needs --partition)', 'latest')
-    .option('--from-beginning', 'start from the earliest record rather than the latest', false)
+    .option('--from-beginning', 'where the group has no committed offset: start from the earliest record rather than the latest', false)
     .option('--max-messages <n>', 'exit after this many records (default: run until Ctrl-C)', intArg('a number', 1))
     .option('--timeout-ms <ms>', 'exit when no record arrived for this long (default: wait forever)', intArg('a time in ms', 1))
     .option('--property <key=value>', 'formatter setting: print.key, print.timestamp, print.offset, print.partition, print.headers, print.value, key.separator, line.separator, headers.separator, null.literal (repeatable)', collect, [])
-    .option('--consumer-property <key=value>', 'consumer setting: fetch.max.wait.ms, fetch.min.bytes, fetch.max.bytes, max.partition.fetch.bytes, isolation.level, auto.offset.reset (repeatable)', collect, [])
+    .option('--consumer-property <key=value>', `consumer setting: ${CONSUMER_PROPERTIES.join(', ')} (repeatable)`, collect, [])
     .option('--consumer.config <file>', 'a properties file of consumer settings')
-    .option('--group <group>', 'consumer group: not supported by this tool yet; accepted with a notice, records are read by partition assignment and no offsets are committed')
     .option('--isolation-level <level>', 'read_uncommitted or read_committed', 'read_uncommitted')
     .option('--formatter <class>', 'only the default formatter is available (kafka.tools.DefaultMessageFormatter)')
     .option('--skip-message-on-error', 'skip a record that cannot be decoded instead of stopping', false)
   addConnectionOptions(cmd)
   configureTool(cmd, TOOL)
   cmd.action(runAction(TOOL, async (flags: ConsumerFlags, command: Command) => {
-    if (!flags.topic) throw new UsageError('--topic is required')
-    const explicitOffset = command.getOptionValueSource('offset') !== 'default'
-    if (explicitOffset && flags.partition === undefined) throw new UsageError('--offset needs --partition (the partition the offset belongs to)')
-    if (explicitOffset && flags.fromBeginning) throw new UsageError('--offset and --from-beginning cannot be used together')
+    const settings = consumerSettings(flags, command)
     if (flags.formatter && !/DefaultMessageFormatter$/.test(flags.formatter)) throw new UsageError(`--formatter: only kafka.tools.DefaultMessageFormatter is available, got '${flags.formatter}'`)
-    if (!['read_uncommitted', 'read_committed'].includes(flags.isolationLevel)) throw new UsageError(`--isolation-level expects read_uncommitted or read_committed, got '${flags.isolationLevel}'`)
     const format = formatterSettings(keyValues(flags.property, '--property'))
-    const props = flags.consumerConfig ? readPropertiesFile(flags.consumerConfig, '--consumer.config') : new Map<string, string>()
-    for (const [k, v] of keyValues(flags.consumerProperty, '--consumer-property')) props.set(k, v)
-    const num = (k: string, dflt: number): number => {
-      const v = props.get(k)
-      if (v === undefined) return dflt
-      const n = Number(v)
-      if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`consumer property ${k} expects a non-negative number, got '${v}'`)
-      return n
-    }
-    const isolation = props.get('isolation.level') ?? flags.isolationLevel
-    const reset = props.get('auto.offset.reset') ?? 'earliest'
-    if (!['earliest', 'latest', 'none'].includes(reset)) throw new UsageError(`consumer property auto.offset.reset expects earliest, latest or none, got '${reset}'`)
-    if (flags.group !== undefined) {
-      process.stderr.write(`${TOOL}: note: samsa console-consumer does not join consumer groups yet; ignoring --group ${flags.group} and reading by partition assignment (no offsets are committed)\n`)
-    }
-    const start: StartOffset = flags.fromBeginning ? 'earliest' : explicitOffset ? parseOffset(flags.offset) : 'latest'
-    const client = createClient(command, flags, TOOL, props.get('client.id') ?? 'console-consumer')
-    const fetcher = new Fetcher(client, {
-      maxWaitMs: num('fetch.max.wait.ms', 500), minBytes: num('fetch.min.bytes', 1),
-      maxBytes: num('fetch.max.bytes', 50 * 1024 * 1024), partitionMaxBytes: num('max.partition.fetch.bytes', 1024 * 1024),
-      isolationLevel: isolation === 'read_committed' ? 1 : 0, offsetReset: reset as 'earliest' | 'latest' | 'none',
-    })
-    let processed = 0
+    const client = createClient(command, flags, TOOL, settings.clientId)
+    const count = { n: 0 }
+    let source: RecordSource | null = null
     let stopping = false
     const onSignal = (): void => {
       stopping = true
+      source?.wakeup()
     }
-    let started = false
     try {
       await client.connect()
-      const topic = flags.topic
-      let info
-      try {
-        info = await client.topic(topic, { retryMs: 2000 })
-      } catch (err) {
-        if (err instanceof KafkaError && err.code === 3) {
-          throw new ClientError(`topic '${topic}' does not exist (create it with: samsa topics --create --topic ${topic} --bootstrap-server ${client.options.bootstrap})`)
-        }
-        throw err
-      }
-      const partitions = flags.partition === undefined ? info.partitions.map((p) => p.partition) : [flags.partition]
-      if (flags.partition !== undefined && !info.partitions.some((p) => p.partition === flags.partition)) {
-        throw new UsageError(`--partition ${flags.partition}: topic '${topic}' has partitions 0..${info.partitions.length - 1}`)
-      }
-      fetcher.assign(partitions.map((partition): Assignment => ({ topic, partition, offset: start })))
-      started = true
+      source = openSource(client, settings, await topicInfo(client, settings.topic))
       process.once('SIGINT', onSignal)
       process.once('SIGTERM', onSignal)
-      let lastRecordAt = Date.now()
-      const out = process.stdout
-      while (!stopping) {
-        if (flags.timeoutMs !== undefined && Date.now() - lastRecordAt >= flags.timeoutMs) break
-        let records: ConsumerRecord[]
-        try {
-          records = await fetcher.poll()
-        } catch (err) {
-          if (stopping) break
-          if (flags.skipMessageOnError && err instanceof Error && !(err instanceof KafkaError) && err.name === 'ClientError') {
-            process.stderr.write(`${TOOL}: skipping undecodable records: ${err.message}\n`)
-            continue
-          }
-          throw err
-        }
-        if (records.length > 0) lastRecordAt = Date.now()
-        // Interleave partitions by timestamp, roughly as a Kafka consumer returns them.
-        if (partitions.length > 1) records.sort((a, b) => a.timestamp - b.timestamp)
-        let chunk = ''
-        for (const r of records) {
-          if (flags.maxMessages !== undefined && processed >= flags.maxMessages) break
-          chunk += formatRecord(r, format)
-          processed++
-        }
-        if (chunk && !out.write(chunk)) await new Promise((r) => out.once('drain', r))
-        if (flags.maxMessages !== undefined && processed >= flags.maxMessages) break
-      }
+      await printLoop(source, { ...flags, format, stopping: () => stopping }, count)
+    } catch (err) {
+      // Once consuming started, the error comes before the summary line (as in Kafka's tool).
+      if (!(err instanceof ClientError) || source === null) throw err
+      process.stderr.write(`${TOOL}: ${err.message}\n`)
+      process.exitCode = 1
     } finally {
       process.off('SIGINT', onSignal)
       process.off('SIGTERM', onSignal)
-      fetcher.close()
-      client.close()
-      if (started) process.stderr.write(`Processed a total of ${processed} messages\n`)
+      try {
+        await source?.close()
+      } finally {
+        client.close()
+        if (source) process.stderr.write(`Processed a total of ${count.n} messages\n`)
+      }
     }
   }))
 }
