@@ -71,6 +71,11 @@ export interface PartitionHost {
    */
   produceAcrossShards(items: readonly { handle: PartitionHandle; records: Buffer }[], timeoutMs: number): Promise<ProduceItemResult[]>
   fetch(shard: number, items: readonly FetchItem[], timeoutMs: number): Promise<FetchItemResult[]>
+  /**
+   * Returns the ArrayBuffers behind fetched records to the shard that read them, once nothing
+   * refers to them any more (the response is written): reads then reuse warm memory.
+   */
+  recycle(shard: number, buffers: readonly ArrayBuffer[]): void
   watermarks(handle: PartitionHandle): Watermarks
   listOffsetByTime(handle: PartitionHandle, timestamp: number): Promise<{ ok: { offset: number; timestamp: number; leaderEpoch: number } | null } | { error: HostError }>
   offsetForLeaderEpoch(handle: PartitionHandle, epoch: number): Promise<{ ok: { leaderEpoch: number; endOffset: number } } | { error: HostError }>

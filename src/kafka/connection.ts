@@ -18,10 +18,11 @@ import type { Socket } from 'node:net'
 import type { Logger } from '../lib/logger.ts'
 import { assert } from '../lib/assert.ts'
 import type { RequestMemoryPool } from './memory-pool.ts'
+import { framePool } from '../lib/buffer-pool.ts'
 
 /** What a dispatched request turns into. */
 export type Outcome =
-  | { readonly kind: 'respond'; readonly chunks: readonly Buffer[] }
+  | { readonly kind: 'respond'; readonly chunks: readonly Buffer[]; readonly written?: () => void }
   | { readonly kind: 'none' } // acks=0 Produce: no response
   | { readonly kind: 'close'; readonly reason: string } // as Kafka: unsupported version, malformed request, acks=0 error
 
@@ -73,6 +74,8 @@ export class Connection implements ConnectionInfo {
   #closed = false
   /** Chunks that arrived while reads were held (pause() does not stop an in-progress 'data' delivery). */
   #stash: Buffer[] = []
+  /** Reads are held until the socket drains its unsent responses (one waiter at a time). */
+  #awaitingDrain = false
   /** True while a chunk is being framed: a response settling synchronously must not start framing later bytes first. */
   #consuming = false
 
@@ -190,8 +193,9 @@ export class Connection implements ConnectionInfo {
           return
         }
         this.#sizeFilled = 0
-        // allocUnsafeSlow: a Buffer with its own ArrayBuffer (not Node's shared pool), so it can be transferred.
-        this.#frame = Buffer.allocUnsafeSlow(size)
+        // Its own ArrayBuffer (not Node's shared pool), so it can be transferred to a shard worker;
+        // large frames come from the recycled frame pool (the worker hands Produce frames back).
+        this.#frame = framePool.take(size)
         this.#frameFilled = 0
       }
       const frame = this.#frame
@@ -245,16 +249,28 @@ export class Connection implements ConnectionInfo {
         return
       }
       if (o.kind === 'respond') {
-        for (const c of o.chunks) this.#socket.write(c)
+        const last = o.chunks.length - 1
+        o.chunks.forEach((c, i) => {
+          // The callback fires when the bytes left for the kernel, or with an error when the socket died.
+          if (i === last && o.written) this.#socket.write(c, o.written)
+          else this.#socket.write(c)
+        })
       }
     }
     this.#socket.uncork()
     assert(this.#pending.length <= this.#limits.maxInFlight + 1, 'in-flight requests exceed the cap')
     // A client that does not read its responses stops being read from, so unsent responses stay bounded.
-    if (this.#socket.writableNeedDrain) {
-      this.holdReads(new Promise((resolve) => {
-        this.#socket.once('drain', resolve)
-        this.#socket.once('close', resolve)
+    if (this.#socket.writableNeedDrain && !this.#awaitingDrain) {
+      this.#awaitingDrain = true
+      this.holdReads(new Promise<void>((resolve) => {
+        const done = (): void => {
+          this.#awaitingDrain = false
+          this.#socket.off('drain', done)
+          this.#socket.off('close', done)
+          resolve()
+        }
+        this.#socket.on('drain', done)
+        this.#socket.on('close', done)
       }))
     }
     this.#updateFlow()

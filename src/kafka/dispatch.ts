@@ -49,7 +49,11 @@ export class Dispatcher implements FrameDispatcher {
       if (err instanceof DecodeError) return { kind: 'close', reason: `malformed ${handler.name} v${apiVersion} request: ${err.message}` }
       throw err
     }
-    const ctx: RequestContext = { apiKey, apiVersion, correlationId, clientId, conn, broker: this.#broker, log: this.#log }
+    const written: (() => void)[] = []
+    const ctx: RequestContext = {
+      apiKey, apiVersion, correlationId, clientId, conn, broker: this.#broker, log: this.#log,
+      onResponseWritten: (cb) => written.push(cb),
+    }
     let result: unknown
     try {
       result = handler.handle(ctx, request)
@@ -57,19 +61,23 @@ export class Dispatcher implements FrameDispatcher {
       return this.#failure(handler, ctx, err)
     }
     if (result instanceof Promise) {
-      return result.then((res) => this.#respond(handler, ctx, res), (err: unknown) => this.#failure(handler, ctx, err))
+      return result.then((res) => this.#respond(handler, ctx, res, written), (err: unknown) => this.#failure(handler, ctx, err))
     }
-    return this.#respond(handler, ctx, result)
+    return this.#respond(handler, ctx, result, written)
   }
 
-  #respond(handler: Handler, ctx: RequestContext, response: unknown): Outcome {
-    if (response === null) return { kind: 'none' }
+  #respond(handler: Handler, ctx: RequestContext, response: unknown, written: readonly (() => void)[] = []): Outcome {
+    const done = written.length === 0 ? undefined : (): void => { for (const cb of written) cb() }
+    if (response === null) {
+      done?.()
+      return { kind: 'none' }
+    }
     const w = new Writer()
     const size = w.reserveInt32()
     encodeResponseHeader(w, ctx.apiKey, ctx.apiVersion, ctx.correlationId)
     handler.encode(w, ctx.apiVersion, response)
     w.setInt32(size, w.length - 4)
-    return { kind: 'respond', chunks: w.chunks() }
+    return done ? { kind: 'respond', chunks: w.chunks(), written: done } : { kind: 'respond', chunks: w.chunks() }
   }
 
   #failure(handler: Handler, ctx: RequestContext, err: unknown): Outcome {

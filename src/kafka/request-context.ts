@@ -21,6 +21,8 @@ export interface RequestContext {
   readonly conn: ConnectionInfo
   readonly broker: BrokerServices
   readonly log: Logger
+  /** Runs `cb` once this request's response has been handed to the socket (or the connection closed). */
+  onResponseWritten(cb: () => void): void
 }
 
 export interface BrokerServices {

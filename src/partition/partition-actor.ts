@@ -17,10 +17,10 @@ import type { LoaderLogger } from '../storage/log-loader.ts'
 import { PartitionLog, type DeleteRecordsOutcome, type LogConfig } from '../storage/partition-log.ts'
 import type { RetentionReason } from '../storage/log-retention.ts'
 import type { WireFetchResult, WireProduceResult } from '../runtime/protocol.ts'
+import type { Watermarks } from '../runtime/watermark-table.ts'
 
 /** ListOffsets' "max timestamp" query (KIP-734). */
 const MAX_TIMESTAMP = -3
-import type { Watermarks } from '../runtime/watermark-table.ts'
 
 /** Decides the high watermark after the local log changed. */
 export interface HighWatermarkPolicy {
@@ -68,6 +68,9 @@ export function checkLeaderEpoch(requested: number, ours: number): EpochError | 
   return requested < ours ? 'fenced_leader_epoch' : 'unknown_leader_epoch'
 }
 
+/** Distinct keys one compaction pass maps: bounds the work (and memory) of one pass on the shard. */
+const CLEANER_MAX_MAP_ENTRIES = 100_000
+
 export class PartitionActor {
   readonly actorId: number
   readonly slot: number
@@ -80,6 +83,9 @@ export class PartitionActor {
   #role: ReplicaRole = 'leader'
   #flushIntervalMs: number
   #retentionCheckIntervalMs: number
+  #logConfig: LogConfig
+  /** How far the log is compacted (Kafka's cleaner-offset-checkpoint; in memory for now: a restart re-cleans from the start). */
+  #cleanedOffset: number | undefined = undefined
 
   private constructor(spec: PartitionActorSpec, log: PartitionLog, policy: HighWatermarkPolicy) {
     this.actorId = spec.actorId
@@ -92,6 +98,7 @@ export class PartitionActor {
     this.#leaderEpoch = spec.leaderEpoch
     this.#flushIntervalMs = spec.config.flushIntervalMs
     this.#retentionCheckIntervalMs = spec.config.retentionCheckIntervalMs
+    this.#logConfig = spec.config
   }
 
   /** Opens (and recovers, after an unclean stop) the partition's log. Throws what PartitionLog.open throws. */
@@ -143,6 +150,7 @@ export class PartitionActor {
       this.#log.updateConfig(change.config)
       this.#flushIntervalMs = change.config.flushIntervalMs
       this.#retentionCheckIntervalMs = change.config.retentionCheckIntervalMs
+      this.#logConfig = change.config
     }
   }
 
@@ -156,12 +164,12 @@ export class PartitionActor {
   }
 
   /** Reads whole batches below the HW (read_committed: the LSO); the Buffer owns its ArrayBuffer. */
-  fetch(fetchOffset: number, maxBytes: number, readCommitted: boolean, currentLeaderEpoch: number, minOneBatch: boolean): WireFetchResult {
+  fetch(fetchOffset: number, maxBytes: number, readCommitted: boolean, currentLeaderEpoch: number, minOneBatch: boolean, alloc?: (size: number) => Buffer): WireFetchResult {
     if (this.#role !== 'leader') return { error: 'not_leader_or_follower' }
     const epochError = checkLeaderEpoch(currentLeaderEpoch, this.#leaderEpoch)
     if (epochError !== null) return { error: epochError }
     const l = this.#log
-    const read = l.read(fetchOffset, maxBytes, readCommitted ? l.lastStableOffset : l.highWatermark, minOneBatch)
+    const read = l.read(fetchOffset, maxBytes, readCommitted ? l.lastStableOffset : l.highWatermark, minOneBatch, alloc)
     if ('error' in read) return { error: read.error, watermarks: this.watermarks() }
     const records = read.records
     return {
@@ -217,6 +225,22 @@ export class PartitionActor {
 
   removeDeletedFiles(now: number): number {
     return this.#log.removeDeletedFiles(now)
+  }
+
+  /**
+   * Log compaction (cleanup.policy has compact), inline in the shard for now: one bounded pass
+   * when the dirty ratio reaches min.cleanable.dirty.ratio; this actor swaps the cleaned
+   * segments in, so it stays the only code touching its files. Returns how far the log is clean.
+   */
+  clean(now: number): number | undefined {
+    const c = this.#logConfig
+    if (!c.cleanupPolicy.compact) return this.#cleanedOffset
+    const result = this.#log.clean(this.#cleanedOffset, {
+      minCompactionLagMs: c.minCompactionLagMs ?? 0, deleteRetentionMs: c.deleteRetentionMs ?? 86_400_000,
+      minCleanableDirtyRatio: c.minCleanableDirtyRatio ?? 0.5, segmentBytes: c.segmentBytes, maxMapEntries: CLEANER_MAX_MAP_ENTRIES,
+    }, now)
+    if (result !== null) this.#cleanedOffset = result.endOffset
+    return this.#cleanedOffset
   }
 
   expireProducers(now: number): void {

@@ -33,7 +33,13 @@ export interface FetchRequestMessage {
   readonly items: number[]
 }
 
-export type ToShard = ProduceRequestMessage | FetchRequestMessage
+/** Fetch read buffers coming back once their response was written (see src/lib/buffer-pool.ts). */
+export interface RecycleMessage {
+  readonly t: 'recycle'
+  readonly buffers: ArrayBuffer[]
+}
+
+export type ToShard = ProduceRequestMessage | FetchRequestMessage | RecycleMessage
 
 /** Errors an actor or the host answers per item; the pool adds shard_unavailable and request_timed_out. */
 export type WireError =
@@ -54,6 +60,8 @@ export interface ResultMessage {
   readonly t: 'result'
   readonly id: number
   readonly results: WireProduceResult[] | WireFetchResult[]
+  /** A produce request's payload buffers, handed back after the append for reuse (src/lib/buffer-pool.ts). */
+  readonly returned?: ArrayBuffer[]
 }
 
 /** Coalesced per batch of work: the slots whose watermarks changed (long-polls wake on it). */

@@ -25,7 +25,11 @@ import {
   type FetchRequestMessage, type FromShard, type ProduceRequestMessage, type ToShard, type WireFetchResult, type WireProduceResult,
 } from './protocol.ts'
 import { ShardTimers } from './shard-timers.ts'
+import { BufferPool } from '../lib/buffer-pool.ts'
 import { WatermarkWriter, type Watermarks } from './watermark-table.ts'
+
+/** Per shard: how much recycled read-buffer memory may sit idle. */
+const READ_BUFFER_POOL_BYTES = 256 * 1024 * 1024
 
 /** producer.id.expiration.check.interval.ms (Kafka's default, 10 minutes). */
 const PRODUCER_EXPIRATION_CHECK_MS = 600_000
@@ -81,12 +85,20 @@ export class ShardHost {
     this.control = new ShardControl(this)
   }
 
+  /** Fetch reads land in recycled buffers (no page faults on the hot path); the network thread returns them. */
+  readonly #readBuffers = new BufferPool(READ_BUFFER_POOL_BYTES)
+  readonly #takeReadBuffer = (size: number): Buffer => this.#readBuffers.take(size)
+
   get actorCount(): number {
     return this.#actors.size
   }
 
   /** The data path: one produce or fetch message, answered before the next one is looked at. */
   handleMessage(msg: ToShard): void {
+    if (msg.t === 'recycle') {
+      for (const b of msg.buffers) this.#readBuffers.give(b)
+      return
+    }
     if (this.#testDelayMs > 0) Atomics.wait(this.#sleepCell, 0, 0, this.#testDelayMs)
     if (msg.t === 'produce') this.#produce(msg)
     else this.#fetch(msg)
@@ -119,7 +131,8 @@ export class ShardHost {
         this.#touched.add(actor)
       }
     }
-    this.#post({ t: 'result', id: msg.id, results })
+    // append() keeps no reference to the payload: its buffers go back for the next request's framing.
+    this.#post({ t: 'result', id: msg.id, results, returned: msg.buffers }, msg.buffers)
   }
 
   #fetch(msg: FetchRequestMessage): void {
@@ -138,7 +151,7 @@ export class ShardHost {
           continue
         }
         const r = this.#guard(actor, { error: 'kafka_storage_error' }, () =>
-          actor.fetch(it[p + 1]!, it[p + 2]!, it[p + 3] === ISOLATION_READ_COMMITTED, it[p + 4]!, it[p + 5] === 1))
+          actor.fetch(it[p + 1]!, it[p + 2]!, it[p + 3] === ISOLATION_READ_COMMITTED, it[p + 4]!, it[p + 5] === 1, this.#takeReadBuffer))
         if ('ok' in r) transfer.add(r.ok.buffer)
         results[i] = r
       }
@@ -314,6 +327,8 @@ export class ShardHost {
     this.#timers.schedule(`retention:${actor.actorId}`, this.#now() + actor.retentionCheckIntervalMs, () => {
       if (this.#actors.get(actor.actorId) !== actor) return
       this.#guard(actor, undefined, () => actor.deleteOldSegments(this.#now()))
+      // Log compaction rides on the same check (inline, one bounded pass; see PartitionActor.clean).
+      if (this.#actors.get(actor.actorId) === actor) this.#guard(actor, undefined, () => actor.clean(this.#now()))
       this.#afterHygiene(actor)
       if (this.#actors.get(actor.actorId) === actor) this.#scheduleRetention(actor)
     })

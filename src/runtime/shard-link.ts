@@ -15,6 +15,7 @@ import * as Comlink from 'comlink'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
 import type { FromShard, ResultMessage, ShardWorkerData, ToShard } from './protocol.ts'
 import type { ShardControl } from './shard-host.ts'
+import { framePool } from '../lib/buffer-pool.ts'
 
 export type LinkError = 'shard_unavailable' | 'request_timed_out'
 export type LinkOutcome<T> = { ok: T } | { error: LinkError; message?: string }
@@ -106,6 +107,11 @@ export class ShardLink {
     else this.#drainWaiters.push(cb)
   }
 
+  /** Sends a message that expects no answer (recycled buffers); dropped if the worker is gone. */
+  post(msg: ToShard, transfer: ArrayBuffer[]): void {
+    if (this.#alive) this.#worker.postMessage(msg, transfer)
+  }
+
   /**
    * Sends one data message. `build` receives the request id and the absolute deadline. `bytes`
    * counts toward the in-flight byte limit. The ArrayBuffers in `transfer` are detached here.
@@ -162,6 +168,7 @@ export class ShardLink {
 
   #onMessage(msg: FromShard): void {
     if (msg.t === 'result') {
+      if (msg.returned) for (const b of msg.returned) framePool.give(b)
       const p = this.#pending.get(msg.id)
       if (p === undefined) return
       this.#pending.delete(msg.id)

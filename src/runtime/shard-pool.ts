@@ -326,6 +326,12 @@ export class ShardPool implements PartitionHost {
     })
   }
 
+  /** Gives fetch read buffers back to the shard that filled them, once their response is written. */
+  recycle(shard: number, buffers: readonly ArrayBuffer[]): void {
+    const live = buffers.filter((b) => !b.detached && b.byteLength > 0)
+    if (live.length > 0) this.#links[shard]?.post({ t: 'recycle', buffers: live }, live)
+  }
+
   /** From the shared table, no round trip. UNKNOWN_WATERMARKS (all -1) for a handle not hosted (deleted, closed). */
   watermarks(handle: PartitionHandle): Watermarks {
     if (this.#lookup(handle) === undefined) return UNKNOWN_WATERMARKS

@@ -383,7 +383,7 @@ export class PartitionLog {
    * segment. With `minOneBatch` the first batch comes back even when larger than maxBytes (KIP-74).
    * The Buffer owns its ArrayBuffer, so it can be transferred to another thread.
    */
-  read(fetchOffset: number, maxBytes: number, upperBound: number, minOneBatch: boolean): ReadOutcome {
+  read(fetchOffset: number, maxBytes: number, upperBound: number, minOneBatch: boolean, alloc?: (size: number) => Buffer): ReadOutcome {
     if (fetchOffset < this.startOffset || fetchOffset > this.leo) return { error: 'offset_out_of_range' }
     if (fetchOffset >= upperBound) return { records: Buffer.allocUnsafeSlow(0) }
     for (let i = this.segmentIndexFor(fetchOffset); i < this.segments.length; i++) {
@@ -393,7 +393,7 @@ export class PartitionLog {
       if (hit.lastOffset >= upperBound) break
       const wanted = minOneBatch ? Math.max(maxBytes, hit.size) : maxBytes
       if (hit.size > wanted) break
-      const buf = segment.read(hit.position, Math.min(wanted, segment.size - hit.position))
+      const buf = segment.read(hit.position, Math.min(wanted, segment.size - hit.position), alloc)
       let end = 0
       while (buf.length - end >= LOG_OVERHEAD) {
         const size = batchSizeOf(buf, end)

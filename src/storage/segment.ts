@@ -252,9 +252,12 @@ export class LogSegment {
     return found
   }
 
-  /** Reads [position, position+length) into a fresh Buffer with its own ArrayBuffer (transferable to another thread). */
-  read(position: number, length: number): Buffer {
-    const out = Buffer.allocUnsafeSlow(length)
+  /**
+   * Reads [position, position+length) into a Buffer from `alloc` (default: a fresh Buffer with its
+   * own ArrayBuffer, transferable to another thread; shard workers pass a recycling pool).
+   */
+  read(position: number, length: number, alloc: (size: number) => Buffer = Buffer.allocUnsafeSlow): Buffer {
+    const out = alloc(length)
     const n = readFully(this.fd(), out, 0, length, position)
     assert(n === length, `short read of ${this.logPath}: ${n} of ${length} bytes at ${position}`)
     return out

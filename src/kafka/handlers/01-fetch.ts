@@ -46,7 +46,7 @@ function resolveTopic(ctx: RequestContext, name: string, topicId: string): { top
 }
 
 /** Reads every target once (one message per shard) and fills in their response entries; returns the bytes read. */
-async function readAll(ctx: RequestContext, targets: readonly Target[], isolation: number): Promise<number> {
+async function readAll(ctx: RequestContext, targets: readonly Target[], isolation: number, reads: Map<number, ArrayBuffer[]>): Promise<number> {
   const pool = ctx.broker.replicas.pool
   const byShard = new Map<number, Target[]>()
   for (const t of targets) {
@@ -61,7 +61,10 @@ async function readAll(ctx: RequestContext, targets: readonly Target[], isolatio
       isolation: isolation === READ_COMMITTED ? 'read_committed' as const : 'read_uncommitted' as const,
       currentLeaderEpoch: t.currentLeaderEpoch, minOneBatch: true,
     })), 30_000)
-    results.forEach((r, i) => { bytes += apply(list[i]!.data, r) })
+    results.forEach((r, i) => {
+      bytes += apply(list[i]!.data, r)
+      if ('ok' in r) reads.get(shard)?.push(r.ok.records.buffer as ArrayBuffer) ?? reads.set(shard, [r.ok.records.buffer as ArrayBuffer])
+    })
   }))
   return bytes
 }
@@ -127,16 +130,21 @@ export async function handleFetch(ctx: RequestContext, req: FetchRequest): Promi
       if (!err) targets.push({ data, hosted: hosted!, fetchOffset: fp.fetchOffset, maxBytes: Math.min(fp.partitionMaxBytes, req.maxBytes), currentLeaderEpoch: fp.currentLeaderEpoch })
     }
   }
+  // Read buffers go back to their shard once the response is written (src/lib/buffer-pool.ts).
+  const reads = new Map<number, ArrayBuffer[]>()
+  ctx.onResponseWritten(() => {
+    for (const [shard, buffers] of reads) ctx.broker.replicas.pool.recycle(shard, buffers)
+  })
   const deadline = Date.now() + Math.max(0, req.maxWaitMs)
   const keys = targets.map((t) => partitionKey(t.hosted.topicId, t.hosted.partition))
   for (;;) {
     // Skip the round trip while nothing new can be read, then wait for a watermark to move.
     const caughtUp = targets.length > 0 && allCaughtUp(ctx, targets, req.isolationLevel)
-    const bytes = caughtUp ? 0 : await readAll(ctx, targets, req.isolationLevel)
+    const bytes = caughtUp ? 0 : await readAll(ctx, targets, req.isolationLevel, reads)
     const anyError = targets.some((t) => t.data.errorCode !== ErrorCode.NONE)
     const remaining = deadline - Date.now()
     if (bytes >= req.minBytes || anyError || remaining <= 0 || targets.length === 0) {
-      if (caughtUp) await readAll(ctx, targets, req.isolationLevel)
+      if (caughtUp) await readAll(ctx, targets, req.isolationLevel, reads)
       break
     }
     await ctx.broker.waiters.wait(keys, remaining)
