@@ -131,6 +131,7 @@ export class ReplicaService {
       retentionMs: c.retentionMs, retentionBytes: c.retentionBytes,
       cleanupPolicy: cleanupPolicyOf(c.cleanupPolicy),
       fileDeleteDelayMs: c.fileDeleteDelayMs, retentionCheckIntervalMs: this.#config.retentionCheckIntervalMs,
+      deleteRetentionMs: c.deleteRetentionMs, minCompactionLagMs: c.minCompactionLagMs, minCleanableDirtyRatio: c.minCleanableDirtyRatio,
     }
   }
 

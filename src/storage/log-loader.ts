@@ -115,7 +115,13 @@ export function loadLog(o: LoadOptions): LoadedLog {
   const segments = files.map((f) => LogSegment.existing(o.dir, f.baseOffset, o.fds, o.indexIntervalBytes, f.size))
   // A swapped-in segment has no indexes yet (a cleaned segment is never the active one; if it is
   // the last one here, the active-segment checks below recover it anyway).
-  for (const segment of segments.slice(0, -1)) if (swapped.has(segment.baseOffset)) segment.recover(() => true, false, o.now)
+  // After a crash, also a rolled segment without a time index: a swap that stopped after its last
+  // rename but before the rebuild (a stat per segment, only after an unclean stop).
+  for (const segment of segments.slice(0, -1)) {
+    if (swapped.has(segment.baseOffset) || (!o.cleanShutdown && segment.size > 0 && !existsSync(segment.timeIndex.path))) {
+      segment.recover(() => true, false, o.now)
+    }
+  }
   let recoverFrom = segments.length // index of the first segment to recover
   if (!o.cleanShutdown) {
     recoverFrom = Math.max(0, segments.findLastIndex((s) => s.baseOffset <= o.recoveryPoint))
