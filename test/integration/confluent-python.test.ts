@@ -4,9 +4,8 @@
  * partitions (no group) reading from the beginning and from an offset.
  */
 import t from 'tap'
-import { spawn } from 'node:child_process'
 import { startBroker } from '../helpers/broker.ts'
-import { confluentPython } from '../helpers/external.ts'
+import { confluentPython, runProcess } from '../helpers/external.ts'
 
 const python = confluentPython()
 if (!python) {
@@ -14,20 +13,7 @@ if (!python) {
 } else {
   const broker = await startBroker(t)
 
-  function run(script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-      const p = spawn(python!, ['-c', script, broker.bootstrap], { stdio: ['ignore', 'pipe', 'pipe'] })
-      let stdout = ''
-      let stderr = ''
-      p.stdout.on('data', (d) => { stdout += d })
-      p.stderr.on('data', (d) => { stderr += d })
-      const timer = setTimeout(() => p.kill('SIGKILL'), 60_000)
-      p.on('close', (code) => {
-        clearTimeout(timer)
-        resolve({ code, stdout, stderr })
-      })
-    })
-  }
+  const run = (script: string) => runProcess(python!, ['-c', script, broker.bootstrap])
 
   t.test('admin, idempotent produce, assign-based consume', async (t) => {
     const script = String.raw`

@@ -4,9 +4,8 @@
  * offset, and by timestamp (kcat -C assigns partitions; no group).
  */
 import t from 'tap'
-import { spawn } from 'node:child_process'
 import { startBroker } from '../helpers/broker.ts'
-import { hasKcat } from '../helpers/external.ts'
+import { hasKcat, runProcess } from '../helpers/external.ts'
 
 if (!hasKcat()) {
   t.plan(0, 'kcat is not installed (apt-get install kcat)')
@@ -14,21 +13,7 @@ if (!hasKcat()) {
   const broker = await startBroker(t, { config: { 'num.partitions': 1 } })
   const b = broker.bootstrap
 
-  function kcat(args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-      const p = spawn('kcat', ['-b', b, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
-      let stdout = ''
-      let stderr = ''
-      p.stdout.on('data', (d) => { stdout += d })
-      p.stderr.on('data', (d) => { stderr += d })
-      const timer = setTimeout(() => p.kill('SIGKILL'), 30_000)
-      p.on('close', (code) => {
-        clearTimeout(timer)
-        resolve({ code, stdout, stderr })
-      })
-      p.stdin.end(input ?? '')
-    })
-  }
+  const kcat = (args: string[], input?: string) => runProcess('kcat', ['-b', b, ...args], { input: input ?? '', timeoutMs: 30_000 })
 
   t.test('produce with every codec, consume everything back in order', async (t) => {
     const expected: string[] = []

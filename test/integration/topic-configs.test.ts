@@ -6,7 +6,6 @@
  * surviving a restart.
  */
 import t from 'tap'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,7 +13,7 @@ import { Kafka, logLevel } from 'kafkajs'
 import { Admin } from '@platformatic/kafka'
 import { startBroker } from '../helpers/broker.ts'
 import { RawClient } from '../helpers/raw-client.ts'
-import { confluentPython, hasKcat } from '../helpers/external.ts'
+import { confluentPython, hasKcat, runProcess } from '../helpers/external.ts'
 import { Broker } from '../../src/index.ts'
 import { encodeAlterConfigsRequest } from '../../src/protocol/messages/alter-configs-request.ts'
 import { decodeAlterConfigsResponse } from '../../src/protocol/messages/alter-configs-response.ts'
@@ -242,21 +241,7 @@ function runPython(python: string, script: string, bootstrap: string): Promise<{
   return run(python, ['-c', script, bootstrap])
 }
 
-function run(cmd: string, args: string[], input = ''): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] })
-    p.stdin.end(input)
-    let stdout = ''
-    let stderr = ''
-    p.stdout.on('data', (d) => { stdout += d })
-    p.stderr.on('data', (d) => { stderr += d })
-    const timer = setTimeout(() => p.kill('SIGKILL'), 60_000)
-    p.on('close', (status) => {
-      clearTimeout(timer)
-      resolve({ status, stdout, stderr })
-    })
-  })
-}
+const run = (cmd: string, args: string[], input = '') => runProcess(cmd, args, { input }).then((r) => ({ ...r, status: r.code }))
 
 t.test('configs survive a restart and still apply', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'samsa-cfg-restart-'))
