@@ -49,7 +49,7 @@ export function registerDumpLog(program: Command): void {
   configureTool(cmd, TOOL)
   cmd.action(runAction(TOOL, (flags: DumpFlags) => {
     const files = flags.files.flatMap((f) => f.split(',')).map((f) => f.trim()).filter(Boolean)
-    if (files.length === 0) throw new UsageError('--files is required (e.g. --files /tmp/kraft-combined-logs/my-topic-0/00000000000000000000.log)')
+    if (files.length === 0) throw new UsageError('--files is required (e.g. --files data/samsa-logs/my-topic-0/00000000000000000000.log)')
     let problems = 0
     for (const file of files) {
       process.stdout.write(`Dumping ${file}\n`)
