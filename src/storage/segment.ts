@@ -263,6 +263,11 @@ export class LogSegment {
     return out
   }
 
+  /** The files a flush must sync: the .log and its two indexes. */
+  filePaths(): string[] {
+    return [this.logPath, this.offsetIndex.path, this.timeIndex.path]
+  }
+
   /** fdatasync of the .log and its indexes. */
   flush(): void {
     fdatasyncSync(this.fd())
