@@ -5,7 +5,7 @@
  *   appends them to a file (writeSync, no fsync) — after a warm-up of WARMUP bytes.
  * - Broker: a real broker (server mode, shard workers = cores − 1) in this process; the load
  *   generator (bench/loadgen.ts) is a separate process producing 1 KiB records in ~1 MiB
- *   batches (acks=1, 4 requests in flight), then consuming everything back. Reported: MB/s,
+ *   batches (acks=1, 4 requests in flight; IN_FLIGHT=n changes it), then consuming everything back. Reported: MB/s,
  *   records/s, the broker's main-thread utilization (event-loop utilization) and the ratio to
  *   the relay.
  *
@@ -73,7 +73,7 @@ try {
     await admin.createTopics({ topics: [{ topic, numPartitions: partitions }] })
     for (const phase of ['produce', 'consume'] as const) {
       const before = performance.eventLoopUtilization()
-      const run = await loadgen([phase, broker.bootstrap, topic, String(partitions), String(BYTES), '4'])
+      const run = await loadgen([phase, broker.bootstrap, topic, String(partitions), String(BYTES), process.env.IN_FLIGHT ?? '4'])
       const elu = performance.eventLoopUtilization(before)
       const target = phase === 'produce' ? 0.6 : 0.7
       const ratio = mbps(run) / mbps(baseline)
