@@ -1,7 +1,8 @@
 /**
- * Entry point of a Raft worker thread: one Raft node with its durable log, its TCP transport and
- * its own tick timer, so a busy main (network) thread cannot delay its ticks into false
- * elections. All logic is in src/raft/host/raft-host.ts; the message protocol is
+ * Entry point of a Raft worker thread: one Raft node with its durable log, its own router (with
+ * peer links to the other nodes' Raft workers, or port links when the nodes share a process)
+ * and its own tick timer, so a busy main (network) thread can delay neither its ticks nor its
+ * messages into false elections. All logic is in src/raft/host/raft-host.ts; the message protocol is
  * src/raft/host/protocol.ts.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks'
@@ -10,7 +11,11 @@ import { assert } from '../src/lib/assert.ts'
 import { RaftHost } from '../src/raft/host/raft-host.ts'
 import type { FromWorker, RaftWorkerData, Reply, ToWorker } from '../src/raft/host/protocol.ts'
 import { LogStorage } from '../src/raft/storage/log-storage.ts'
-import { TcpTransport } from '../src/raft/transport/tcp-transport.ts'
+import { RouterTransport } from '../src/raft/transport/router-transport.ts'
+import { PeerLink } from '../src/router/peer-link.ts'
+import { PeerListener } from '../src/router/peer-listener.ts'
+import { PortLink } from '../src/router/port-link.ts'
+import { Router } from '../src/router/router.ts'
 
 const port = parentPort
 assert(port !== null, 'raft-worker.ts must run in a worker thread')
@@ -19,7 +24,10 @@ const post = (m: FromWorker): void => port.postMessage(m)
 
 const lag = monitorEventLoopDelay({ resolution: 1 })
 lag.enable()
-const transport = await TcpTransport.listen({ id: data.id, port: data.port, ...(data.host === undefined ? {} : { host: data.host }) })
+const router = new Router({ node: data.id, name: 'raft' })
+const listener = data.port === null ? null : await PeerListener.listen(router, { port: data.port, ...(data.host === undefined ? {} : { host: data.host }) })
+for (const l of data.links ?? []) router.routeNode(l.node, new PortLink(`node ${l.node}`, l.port))
+const transport = new RouterTransport(router)
 const storage = LogStorage.open({ dir: data.dir, voters: data.voters, fsync: data.fsync })
 const host = new RaftHost({
   id: data.id, voters: data.voters, storage, transport, electionTicks: data.electionTicks, heartbeatTicks: data.heartbeatTicks,
@@ -33,7 +41,13 @@ const reply = (req: number, value: Reply): void => post({ ev: 'reply', req, valu
 
 port.on('message', (m: ToWorker) => {
   switch (m.op) {
-    case 'peers': transport.setPeers(m.peers); break
+    case 'peers':
+      for (const p of m.peers) {
+        if (p.id === data.id) continue
+        // Raft resends what is lost, so a bounded queue that drops is right for a dead peer.
+        router.routeNode(p.id, new PeerLink({ node: p.id, host: p.host, port: p.port, maxQueueBytes: 64 << 20, backoffMinMs: 10, backoffMaxMs: 1000 }))
+      }
+      break
     case 'propose': void host.propose(m.data).then((v) => reply(m.req, v)); break
     case 'read': void host.readIndex().then((v) => reply(m.req, v)); break
     case 'status': reply(m.req, host.status()); break
@@ -48,11 +62,13 @@ port.on('message', (m: ToWorker) => {
     case 'stop':
       clearInterval(ticker)
       lag.disable()
-      void host.close().then(() => {
+      void host.close().then(async () => {
+        router.close()
+        await listener?.close()
         reply(m.req, null)
         port.close()
       })
       break
   }
 })
-post({ ev: 'listening', port: transport.port })
+post({ ev: 'listening', port: listener?.port ?? 0 })

@@ -1,13 +1,19 @@
 /**
  * Raft transports: the wire codec round-trips every message type; the in-memory network and the
- * TCP transport over loopback deliver, the TCP peer link reconnects after its peer restarts and
- * bounds its queue while the peer is down.
+ * router transport over loopback TCP deliver, the peer link reconnects after its peer restarts
+ * and bounds its queue while the peer is down; over port links (nodes in one process) the same
+ * transport delivers.
  */
 import t from 'tap'
 import { decodeMessage, encodeMessage } from '../../src/raft/transport/codec.ts'
-import { FrameDecoder, frame } from '../../src/raft/transport/frames.ts'
+import { MessageChannel } from 'node:worker_threads'
+import { FrameDecoder, frame } from '../../src/router/frames.ts'
 import { MemoryNetwork } from '../../src/raft/transport/memory-transport.ts'
-import { TcpTransport } from '../../src/raft/transport/tcp-transport.ts'
+import { RouterTransport } from '../../src/raft/transport/router-transport.ts'
+import { PeerLink } from '../../src/router/peer-link.ts'
+import { PeerListener } from '../../src/router/peer-listener.ts'
+import { PortLink } from '../../src/router/port-link.ts'
+import { Router } from '../../src/router/router.ts'
 import type { Message } from '../../src/raft/types.ts'
 
 const h = { from: 1, to: 2, term: 2 ** 40 + 7 }
@@ -83,28 +89,56 @@ async function until(check: () => boolean, what: string): Promise<void> {
   }
 }
 
-t.test('tcp: loopback delivery, reconnect after the peer restarts, bounded queue', async (t) => {
-  const a = await TcpTransport.listen({ id: 1, port: 0, maxQueueBytes: 128 * 1024, backoffMinMs: 5, backoffMaxMs: 50 })
-  let b = await TcpTransport.listen({ id: 2, port: 0 })
+/** A node's Raft transport as the Raft worker builds it: a router, a peer listener, the router transport. */
+async function tcpNode(id: number, port = 0): Promise<{ router: Router; listener: PeerListener; transport: RouterTransport; close(): Promise<void> }> {
+  const router = new Router({ node: id, name: 'raft' })
+  const listener = await PeerListener.listen(router, { port })
+  const transport = new RouterTransport(router)
+  return { router, listener, transport, close: async () => { router.close(); await listener.close() } }
+}
+
+t.test('router transport over tcp: loopback delivery, reconnect after the peer restarts, bounded queue', async (t) => {
+  const a = await tcpNode(1)
+  let b = await tcpNode(2)
   t.teardown(async () => { await a.close(); await b.close() })
-  const port = b.port
-  a.setPeers([{ id: 2, host: '127.0.0.1', port }])
+  const port = b.listener.port
+  const link = new PeerLink({ node: 2, host: '127.0.0.1', port, maxQueueBytes: 128 * 1024, backoffMinMs: 5, backoffMaxMs: 50 })
+  a.router.routeNode(2, link)
   const got: Message[] = []
-  b.onMessage((m) => got.push(m))
-  for (const m of samples) a.send(m)
+  b.transport.onMessage((m) => got.push(m))
+  for (const m of samples) a.transport.send(m)
   await until(() => got.length === samples.length, 'all samples')
   t.same(got.map(plain), samples.map(plain), 'in order, intact')
 
   await b.close()
   const big: Message = { type: 'append', ...h, prevIndex: 0, prevTerm: 0, commit: 0, entries: [{ index: 1, term: 1, kind: 'data', data: new Uint8Array(10_000) }] }
   await new Promise((r) => setTimeout(r, 20))
-  for (let i = 0; i < 20; i++) a.send(big)
-  t.ok(a.dropped >= 7, `a dead peer's queue is bounded (${a.dropped} of 20 dropped)`)
-  b = await TcpTransport.listen({ id: 2, port })
+  for (let i = 0; i < 20; i++) a.transport.send(big)
+  t.ok(link.dropped >= 7, `a dead peer's queue is bounded (${link.dropped} of 20 dropped)`)
+  b = await tcpNode(2, port)
   const after: Message[] = []
-  b.onMessage((m) => after.push(m))
+  b.transport.onMessage((m) => after.push(m))
   await until(() => after.length > 0, 'queued frames after the reconnect')
-  a.send(samples[2]!)
+  a.transport.send(samples[2]!)
   await until(() => after.some((m) => m.type === 'appendResp'), 'a new message after the reconnect')
   t.ok(after.length >= 2, 'the link reconnected with backoff and flushed its queue')
+})
+
+t.test('router transport over port links: nodes of one process', async (t) => {
+  const channel = new MessageChannel()
+  const a = new Router({ node: 1, name: 'raft-1' })
+  const b = new Router({ node: 2, name: 'raft-2' })
+  t.teardown(() => { a.close(); b.close() })
+  a.routeNode(2, new PortLink('node 2', channel.port1))
+  b.routeNode(1, new PortLink('node 1', channel.port2))
+  const ta = new RouterTransport(a)
+  const tb = new RouterTransport(b)
+  const got: Message[] = []
+  tb.onMessage((m) => got.push(m))
+  for (const m of samples) ta.send(m)
+  await until(() => got.length === samples.length, 'all samples')
+  t.same(got.map(plain), samples.map(plain), 'in order, intact')
+  const misaddressed = { ...samples[5]!, to: 3 }
+  ta.send(misaddressed)
+  t.ok(a.stats.dropped >= 1, 'a message for a node without a route is dropped, not thrown')
 })

@@ -2,11 +2,14 @@
  * Three Raft nodes, each on its own worker thread with its durable log and the TCP transport on
  * loopback: they elect a leader, commit proposals, survive the leader's thread being killed
  * (a new leader is elected, committed entries are kept, new proposals commit), and the killed
- * node, restarted on its old directory and port, catches up from its durable log.
+ * node, restarted on its old directory and port, catches up from its durable log. The same
+ * worker code also runs three nodes linked by MessageChannels instead of sockets (the router
+ * decides the link; the node code does not change).
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { MessageChannel, type MessagePort } from 'node:worker_threads'
 import t from 'tap'
 import { RaftWorkerHandle } from '../../src/raft/host/worker-handle.ts'
 import type { AppliedEntry } from '../../src/raft/host/protocol.ts'
@@ -104,6 +107,45 @@ t.test('3 worker-thread nodes over loopback TCP: election, commit, leader crash,
   t.equal(st.role, 'follower', 'it rejoined as a follower (pre-vote and stickiness kept the leader)')
   t.equal(st.lead, (await until(agreedLeader, 'the leader')).id)
   for (const n of [first, ...nodes.values()]) t.equal(n.failure, null, `worker ${n.id} never failed`)
+})
+
+t.test('3 worker-thread nodes of one process over port links: election and commit without sockets', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'samsa-raft-ports-'))
+  const links = new Map<NodeId, Array<{ node: NodeId; port: MessagePort }>>(VOTERS.map((id) => [id, []]))
+  for (const a of VOTERS) for (const b of VOTERS) {
+    if (a >= b) continue
+    const ch = new MessageChannel()
+    links.get(a)!.push({ node: b, port: ch.port1 })
+    links.get(b)!.push({ node: a, port: ch.port2 })
+  }
+  const applied = new Map<NodeId, string[]>(VOTERS.map((id) => [id, []]))
+  const nodes: RaftWorkerHandle[] = []
+  t.teardown(async () => {
+    for (const n of nodes) await n.stop()
+    rmSync(root, { recursive: true, force: true })
+  })
+  for (const id of VOTERS) {
+    nodes.push(await RaftWorkerHandle.start({
+      id, voters: VOTERS, dir: join(root, `node-${id}`, '__cluster_metadata-0'), port: null, links: links.get(id)!,
+      fsync: false, tickMs: 10, electionTicks: 15, heartbeatTicks: 3, deliverApplied: true,
+    }, (es) => applied.get(id)!.push(...es.filter((e) => e.kind === 'data').map((e) => untext(e.data)))))
+  }
+  const agreed = async (): Promise<RaftWorkerHandle | undefined> => {
+    const statuses = (await Promise.all(nodes.map((n) => n.status()))) as Status[]
+    const l = statuses.find((s) => s.role === 'leader')
+    return l !== undefined && statuses.every((s) => s.lead === l.id) ? nodes.find((n) => n.id === l.id) : undefined
+  }
+  for (let i = 0; i < 5; i++) {
+    // A leader change on a loaded machine refuses or loses a proposal: retry at the new leader.
+    for (;;) {
+      const r = await (await until(agreed, 'a leader over port links')).propose(text(`p${i}`))
+      if ('index' in r) break
+      if (r.error === 'timeout' || r.error === 'unknown') throw new Error(`proposal p${i}: ${r.error}`)
+    }
+  }
+  t.pass('p0..p4 committed')
+  await until(async () => (VOTERS.every((id) => applied.get(id)!.length === 5) ? true : undefined), 'every node applies p0..p4')
+  for (const id of VOTERS) t.same(applied.get(id), ['p0', 'p1', 'p2', 'p3', 'p4'], `node ${id} applied them in order`)
 })
 
 t.test('a one-voter quorum on a worker: campaign at start, commit, read, and the log survives a clean restart', async (t) => {

@@ -2,6 +2,7 @@
  * Messages between the main thread and a Raft worker (actors/raft-worker.ts). Plain
  * postMessage with request ids: `req` pairs every reply with its request.
  */
+import type { MessagePort } from 'node:worker_threads'
 import type { Status } from '../raft-node.ts'
 import type { EntryKind, LogIndex, NodeId, Role, Term } from '../types.ts'
 import type { PeerAddress } from '../transport/transport.ts'
@@ -12,9 +13,14 @@ export interface RaftWorkerData {
   readonly voters: readonly NodeId[]
   /** The Raft log directory, e.g. `<metadata.log.dir>/__cluster_metadata-0`. */
   readonly dir: string
-  /** TCP listen port for peers (0: any free port, reported in the 'listening' event). */
-  readonly port: number
+  /**
+   * TCP listen port for other nodes' peer links (0: any free port, reported in the 'listening'
+   * event; null: no listener, the nodes are linked by `links`).
+   */
+  readonly port: number | null
   readonly host?: string
+  /** Links to nodes in this process (one end of a MessageChannel each; transferred to the worker). */
+  readonly links?: ReadonlyArray<{ readonly node: NodeId; readonly port: MessagePort }>
   readonly fsync: boolean
   readonly tickMs: number
   readonly electionTicks: number

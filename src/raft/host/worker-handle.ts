@@ -43,7 +43,8 @@ export class RaftWorkerHandle {
    * any event can arrive, so it also sees the entries a restarted node re-applies at once.
    */
   static start(data: RaftWorkerData, onApplied?: (entries: readonly AppliedEntry[]) => void): Promise<RaftWorkerHandle> {
-    const worker = new Worker(WORKER_URL, { workerData: data, name: `samsa-raft-${data.id}` })
+    const transferList = (data.links ?? []).map((l) => l.port)
+    const worker = new Worker(WORKER_URL, { workerData: data, transferList, name: `samsa-raft-${data.id}` })
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => reject(err)
       worker.once('error', onError)

@@ -1,14 +1,22 @@
 /**
- * An outbound connection to one peer: connects lazily, reconnects with exponential backoff
- * (min → max, reset after a successful connect), and keeps a bounded queue of frames.
+ * A link to another node: an outbound TCP connection to the peer's listener (peer-listener.ts)
+ * that connects at once, reconnects with exponential backoff (min → max, reset after a
+ * successful connect), and keeps a bounded queue of frames. Each direction between two nodes
+ * has its own connection, so no handshake is needed: every envelope names its sender.
  *
  * Invariant: queued bytes + bytes the socket has not flushed ≤ maxQueueBytes, so a dead or slow
  * peer costs bounded memory; frames beyond that are dropped (Raft retries what matters).
  * Frames written to a socket that then dies are lost, as on any network.
  */
 import { connect, type Socket } from 'node:net'
+import type { Envelope } from './envelope.ts'
+import { frame } from './frames.ts'
+import type { Link, LinkEvents } from './link.ts'
+import { encodeEnvelope } from './wire.ts'
 
 export interface PeerLinkOptions {
+  /** The peer's node id (for names in logs and errors). */
+  readonly node: number
   readonly host: string
   readonly port: number
   readonly maxQueueBytes: number
@@ -16,8 +24,11 @@ export interface PeerLinkOptions {
   readonly backoffMaxMs: number
 }
 
-export class PeerLink {
+export class PeerLink implements Link {
+  readonly name: string
+  readonly bytesOnly = true
   readonly #o: PeerLinkOptions
+  #events: LinkEvents | null = null
   #socket: Socket | null = null
   #connected = false
   #queue: Buffer[] = []
@@ -30,16 +41,22 @@ export class PeerLink {
 
   constructor(o: PeerLinkOptions) {
     this.#o = o
+    this.name = `peer ${o.node} (${o.host}:${o.port})`
     this.#backoff = o.backoffMinMs
     this.#connect()
   }
 
-  send(f: Buffer): void {
-    if (this.#closed) return
+  bind(events: LinkEvents): void {
+    this.#events = events
+  }
+
+  send(env: Envelope): boolean {
+    if (this.#closed) return false
+    const f = frame(encodeEnvelope(env))
     const unflushed = this.#socket?.writableLength ?? 0
     if (this.#queuedBytes + unflushed + f.length > this.#o.maxQueueBytes) {
       this.dropped++
-      return
+      return false
     }
     this.#queue.push(f)
     this.#queuedBytes += f.length
@@ -48,6 +65,7 @@ export class PeerLink {
       this.#flushScheduled = true
       setImmediate(() => this.#flush())
     }
+    return true
   }
 
   #flush(): void {
@@ -76,8 +94,11 @@ export class PeerLink {
     s.on('close', () => {
       if (this.#socket !== s) return
       this.#socket = null
+      const wasConnected = this.#connected
       this.#connected = false
       if (this.#closed) return
+      // Envelopes written to the dead socket are lost: asks waiting on them fail now, not at their timeout.
+      if (wasConnected) this.#events?.down()
       this.#retry = setTimeout(() => this.#connect(), this.#backoff)
       this.#backoff = Math.min(this.#backoff * 2, this.#o.backoffMaxMs)
     })
