@@ -30,6 +30,8 @@ import { ProducerIdService } from './producer-ids.ts'
 import { CheckpointWriter } from './checkpoints.ts'
 import { DeletedPartitionReaper } from './deleted-partitions.ts'
 import { GroupCoordinatorService } from '../coordinator/service.ts'
+import { LOG_ACTOR, replayLine, type ForwardedLine } from '../lib/forwarded-logger.ts'
+import { Router } from '../router/router.ts'
 
 export interface BrokerOptions {
   /** Kafka broker properties (`node.id`, `log.dirs`, `num.partitions`, ...). */
@@ -63,11 +65,14 @@ export class Broker {
   #clusterId = ''
   #brokerEpoch = -1
   #stopped = false
+  /** This broker's hub: actors on worker threads (the group coordinator) are reached through it. */
+  readonly #router: Router
 
   private constructor(config: BrokerConfig, log: Logger, ownsDataDir: string | null) {
     this.config = config
     this.log = log
     this.#ownsDataDir = ownsDataDir
+    this.#router = this.#newRouter()
   }
 
   /** Starts a broker; in library mode (the default) on 127.0.0.1 port 0 with a fresh temporary data folder. */
@@ -182,13 +187,25 @@ export class Broker {
     this.#producerIds = new ProducerIdService(this.#controller, this.nodeId, () => this.#brokerEpoch)
     const handlers = handlerTable()
     this.#groups = new GroupCoordinatorService({
-      config: this.config, image: () => this.#image, controller: this.#controller, replicas: this.#replicas!, waiters: this.#waiters, logger: this.log,
+      config: this.config, image: () => this.#image, controller: this.#controller, replicas: this.#replicas!, waiters: this.#waiters,
+      router: this.#router, logger: this.log,
     })
     return {
       nodeId: this.nodeId, clusterId: this.#clusterId, config: this.config,
       image: () => this.#image, controller: this.#controller, replicas: this.#replicas!, waiters: this.#waiters,
       producerIds: this.#producerIds, groups: this.#groups, handlers, throttleTimeMs: () => 0,
     }
+  }
+
+  #newRouter(): Router {
+    const router = new Router({ node: this.nodeId, name: 'main', onError: (err, env) => this.log.error({ err, to: env.to, from: env.from }, 'actor message failed') })
+    const threads = new Map<string, Logger>()
+    router.register(LOG_ACTOR, (line, { from }) => {
+      let child = threads.get(from.actor)
+      if (!child) threads.set(from.actor, (child = this.log.child({ thread: from.actor })))
+      replayLine(child, line as ForwardedLine)
+    })
+    return router
   }
 
   /** Registers this broker (a new incarnation each start) with its real, advertised endpoints. */
@@ -237,6 +254,11 @@ export class Broker {
     return new Promise((resolve) => this.#offsetWaiters.push({ offset, resolve }))
   }
 
+  /** Tests only: kills the group coordinator's worker thread (a crash); false when none runs. */
+  killGroupCoordinatorForTest(): Promise<boolean> {
+    return this.#groups?.killWorkerForTest() ?? Promise.resolve(false)
+  }
+
   /** Stops listeners, closes partitions cleanly, ends worker threads; removes the data folder Broker.start created. */
   async stop(): Promise<void> {
     if (this.#stopped) return
@@ -245,6 +267,7 @@ export class Broker {
     this.#checkpoints?.stop()
     // Group writes go through the partitions: finish them before partitions close.
     await this.#groups?.stop()
+    this.#router.close()
     await this.#applied.catch(() => {})
     await this.#replicas?.close().catch((err: unknown) => this.log.error({ err }, 'closing partitions failed'))
     this.#checkpoints?.writeNow()

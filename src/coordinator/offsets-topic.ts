@@ -1,7 +1,8 @@
 /**
- * __consumer_offsets as the group coordinator's log: created through the controller like any
- * topic, written through the PartitionHost's produce path (one batch per coordinator write, so
- * a commit of many partitions is atomic), read back at start-up through its fetch path.
+ * __consumer_offsets on the network thread, for the group coordinator actor (which encodes and
+ * decodes the records): created through the controller like any topic, written through the
+ * PartitionHost's produce path (one batch per coordinator write, so a commit of many
+ * partitions is atomic), read back at start-up through its fetch path as raw batches.
  *
  * A write counts only once its batch is appended and below the high watermark: on a single
  * node the HW follows the append, with replication it will wait for the ISR.
@@ -13,11 +14,8 @@ import type { ControllerService } from '../broker/controller-service.ts'
 import { partitionKey, type ReplicaService } from '../broker/replica-service.ts'
 import type { WatermarkWaiters } from '../kafka/watermark-waiters.ts'
 import type { HostError } from '../broker/partition-host.ts'
-import { buildRecordBatch } from '../storage/record-batch-builder.ts'
-import { decodeRecordBatches } from '../storage/record-batch-reader.ts'
-import type { GroupLog, GroupRecord } from './context.ts'
 import type { CoordinatorError } from './errors.ts'
-import { decodeGroupRecord, encodeGroupRecord, partitionForGroup } from './records.ts'
+import { partitionForGroup } from './records.ts'
 
 export const OFFSETS_TOPIC = '__consumer_offsets'
 const WRITE_TIMEOUT_MS = 30_000
@@ -34,7 +32,7 @@ export interface OffsetsTopicDeps {
   readonly logger: Logger
 }
 
-export class OffsetsTopic implements GroupLog {
+export class OffsetsTopic {
   readonly #deps: OffsetsTopicDeps
   #creating: Promise<CoordinatorError | null> | null = null
 
@@ -71,13 +69,13 @@ export class OffsetsTopic implements GroupLog {
     return null
   }
 
-  async append(groupId: string, records: readonly GroupRecord[]): Promise<CoordinatorError | null> {
+  /** Appends one encoded batch to the group's partition; null once it is below the high watermark. */
+  async append(groupId: string, batch: Buffer): Promise<CoordinatorError | null> {
     const topic = this.topic()
     if (!topic) return 'coordinator_not_available'
     const partition = partitionForGroup(groupId, topic.partitions.length)
     const hosted = this.#deps.replicas.lookup(topic.topicId, partition)
     if (!hosted) return 'not_coordinator'
-    const batch = buildRecordBatch({ records: records.map(encodeGroupRecord) })
     const pool = this.#deps.replicas.pool
     const [result] = await pool.produceAcrossShards([{ handle: hosted.handle, records: batch }], WRITE_TIMEOUT_MS)
     if (!result) return 'unknown_server_error'
@@ -93,42 +91,30 @@ export class OffsetsTopic implements GroupLog {
     return null
   }
 
-  /** Reads every partition from its log start to its high watermark, in offset order, into `apply`. */
-  async load(apply: (record: GroupRecord) => void): Promise<number> {
+  /** The partitions hosted here, each with the range a load reads (log start to high watermark). */
+  partitions(): { partition: number; logStartOffset: number; highWatermark: number }[] {
     const topic = this.topic()
-    if (!topic) return 0
-    let count = 0
+    if (!topic) return []
+    const out = []
     for (const p of topic.partitions) {
       const hosted = this.#deps.replicas.lookup(topic.topicId, p.partition)
       if (!hosted) continue
-      const pool = this.#deps.replicas.pool
-      const end = this.#deps.replicas.watermarks(hosted).highWatermark
-      let offset = this.#deps.replicas.watermarks(hosted).logStartOffset
-      while (offset < end) {
-        const [r] = await pool.fetch(hosted.handle.shard, [{
-          handle: hosted.handle, fetchOffset: offset, maxBytes: LOAD_FETCH_BYTES, isolation: 'read_uncommitted', currentLeaderEpoch: -1, minOneBatch: true,
-        }], WRITE_TIMEOUT_MS)
-        if (!r || 'error' in r) throw new Error(`loading ${OFFSETS_TOPIC}-${p.partition} at ${offset} failed: ${r && 'error' in r ? r.error : 'no result'}`)
-        const batches = decodeRecordBatches(r.ok.records)
-        if (batches.length === 0) break
-        for (const batch of batches) {
-          if (batch.lastOffset < offset) continue
-          if (!batch.isControl) {
-            if (batch.compression !== 'none') this.#deps.logger.warn({ partition: p.partition, offset: batch.baseOffset }, 'compressed group records skipped')
-            for (const rec of batch.records) {
-              if (rec.offset < offset || rec.key === null) continue
-              const decoded = decodeGroupRecord(rec.key, rec.value)
-              if (decoded) {
-                apply(decoded)
-                count++
-              }
-            }
-          }
-          offset = batch.lastOffset + 1
-        }
-      }
+      const w = this.#deps.replicas.watermarks(hosted)
+      out.push({ partition: p.partition, logStartOffset: w.logStartOffset, highWatermark: w.highWatermark })
     }
-    return count
+    return out
+  }
+
+  /** Raw batches of one partition from `offset`: at least one whole batch, about LOAD_FETCH_BYTES. */
+  async read(partition: number, offset: number): Promise<Buffer> {
+    const topic = this.topic()
+    const hosted = topic && this.#deps.replicas.lookup(topic.topicId, partition)
+    if (!hosted) throw new Error(`${OFFSETS_TOPIC}-${partition} is not hosted here`)
+    const [r] = await this.#deps.replicas.pool.fetch(hosted.handle.shard, [{
+      handle: hosted.handle, fetchOffset: offset, maxBytes: LOAD_FETCH_BYTES, isolation: 'read_uncommitted', currentLeaderEpoch: -1, minOneBatch: true,
+    }], WRITE_TIMEOUT_MS)
+    if (!r || 'error' in r) throw new Error(`reading ${OFFSETS_TOPIC}-${partition} at ${offset} failed: ${r && 'error' in r ? r.error : 'no result'}`)
+    return r.ok.records
   }
 }
 

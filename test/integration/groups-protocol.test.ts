@@ -3,7 +3,9 @@
  * batched, MEMBER_ID_REQUIRED from JoinGroup v4, OffsetFetch v1/v7/v8) and bad input —
  * unknown groups, stale generations, wrong protocol types, oversized member metadata, commits
  * to partitions that do not exist, fenced static members — each answered with Kafka's error
- * code while the connection and the group stay usable.
+ * code while the connection and the group stay usable. The coordinator is an actor on its own
+ * thread: when that thread dies, group requests get COORDINATOR_NOT_AVAILABLE and the next
+ * FindCoordinator starts a new one that reloads the committed offsets.
  */
 import t from 'tap'
 import { startBroker } from '../helpers/broker.ts'
@@ -160,4 +162,16 @@ t.test('static members: a second instance fences the first', async (t) => {
   t.equal((await heartbeat(4, 'static', b.generationId, b.memberId, 'i-1')).errorCode, 0)
   const leave = await call(13, 4, (w) => encodeLeaveGroupRequest(w, 4, { groupId: 'static', memberId: '', members: [{ memberId: '', groupInstanceId: 'i-1', reason: null }] }), decodeLeaveGroupResponse)
   t.same(leave.members.map((m) => m.errorCode), [0], 'leave by instance id')
+})
+
+t.test('the coordinator thread dies: COORDINATOR_NOT_AVAILABLE, then FindCoordinator brings back a coordinator with the offsets', async (t) => {
+  const c1 = await commit(8, { groupId: 'survivor', topics: [{ name: 'wire-t', partitions: [{ partitionIndex: 1, committedOffset: 42, committedLeaderEpoch: -1, commitTimestamp: -1, committedMetadata: null }] }] })
+  t.equal(c1.topics[0]!.partitions[0]!.errorCode, 0)
+  const fetchV7 = () => call(9, 7, (w) => encodeOffsetFetchRequest(w, 7, { groupId: 'survivor', topics: [{ name: 'wire-t', partitionIndexes: [1] }], groups: [], requireStable: false }), decodeOffsetFetchResponse)
+  t.ok(await broker.killGroupCoordinatorForTest(), 'a coordinator thread was running')
+  t.equal((await fetchV7()).errorCode, 15, 'COORDINATOR_NOT_AVAILABLE: the client goes back to FindCoordinator')
+  const found = await call(10, 3, (w) => encodeFindCoordinatorRequest(w, 3, { key: 'survivor', keyType: 0, coordinatorKeys: [] }), decodeFindCoordinatorResponse)
+  t.equal(found.errorCode, 0)
+  const after = await fetchV7()
+  t.same([after.errorCode, after.topics[0]!.partitions[0]!.committedOffset], [0, 42], 'the new coordinator reloaded the commit from __consumer_offsets')
 })

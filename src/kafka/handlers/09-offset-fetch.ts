@@ -14,9 +14,9 @@ import type { RequestContext } from '../request-context.ts'
 
 type Topics = readonly { name: string; partitionIndexes: readonly number[] }[] | null
 
-function fetchGroup(ctx: RequestContext, groupId: string, topics: Topics): { errorCode: number; topics: OffsetFetchResponseTopic[] } {
+async function fetchGroup(ctx: RequestContext, groupId: string, topics: Topics): Promise<{ errorCode: number; topics: OffsetFetchResponseTopic[] }> {
   const requested = topics === null ? null : topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes }))
-  const r = ctx.broker.groups.coordinator.fetchOffsets(groupId, requested)
+  const r = await ctx.broker.groups.coordinator.fetchOffsets(groupId, requested)
   if (r.error) {
     const code = errorCode(r.error)
     // v1 has no group-level error: every requested partition carries it.
@@ -42,16 +42,16 @@ export default defineHandler<OffsetFetchRequest, OffsetFetchResponse>({
   apiKey: 9, name: 'OffsetFetch', minVersion: 1, maxVersion: 9,
   decode: decodeOffsetFetchRequest,
   encode: encodeOffsetFetchResponse,
-  handle(ctx, req) {
+  async handle(ctx, req) {
     const throttleTimeMs = ctx.broker.throttleTimeMs(ctx)
     if (ctx.apiVersion >= 8) {
-      const groups = req.groups.map((g) => {
-        const r = fetchGroup(ctx, g.groupId, g.topics)
+      const groups = await Promise.all(req.groups.map(async (g) => {
+        const r = await fetchGroup(ctx, g.groupId, g.topics)
         return { groupId: g.groupId, errorCode: r.errorCode, topics: r.errorCode === ErrorCode.NONE ? r.topics : [] }
-      })
+      }))
       return { throttleTimeMs, topics: [], errorCode: ErrorCode.NONE, groups }
     }
-    const r = fetchGroup(ctx, req.groupId, req.topics)
+    const r = await fetchGroup(ctx, req.groupId, req.topics)
     if (ctx.apiVersion === 1) return { throttleTimeMs, topics: r.topics, errorCode: ErrorCode.NONE, groups: [] }
     return { throttleTimeMs, topics: r.errorCode === ErrorCode.NONE ? r.topics : [], errorCode: r.errorCode, groups: [] }
   },

@@ -12,8 +12,8 @@ export default defineHandler<HeartbeatRequest, HeartbeatResponse>({
   apiKey: 12, name: 'Heartbeat', minVersion: 0, maxVersion: 4,
   decode: decodeHeartbeatRequest,
   encode: encodeHeartbeatResponse,
-  handle(ctx, req) {
-    const error = ctx.broker.groups.coordinator.heartbeat(req)
+  async handle(ctx, req) {
+    const error = await ctx.broker.groups.coordinator.heartbeat(req)
     return { throttleTimeMs: ctx.broker.throttleTimeMs(ctx), errorCode: error ? errorCode(error) : ErrorCode.NONE }
   },
 })

@@ -14,12 +14,12 @@ export default defineHandler<LeaveGroupRequest, LeaveGroupResponse>({
   apiKey: 13, name: 'LeaveGroup', minVersion: 0, maxVersion: 5,
   decode: decodeLeaveGroupRequest,
   encode: encodeLeaveGroupResponse,
-  handle(ctx, req) {
+  async handle(ctx, req) {
     const batched = ctx.apiVersion >= 3
     const members = batched
       ? req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId }))
       : [{ memberId: req.memberId, groupInstanceId: null }]
-    const r = ctx.broker.groups.coordinator.leaveGroup(req.groupId, members)
+    const r = await ctx.broker.groups.coordinator.leaveGroup(req.groupId, members)
     const throttleTimeMs = ctx.broker.throttleTimeMs(ctx)
     if (!batched) return { throttleTimeMs, errorCode: code(r.error ?? r.members[0]?.error ?? null), members: [] }
     return {

@@ -14,8 +14,8 @@ export default defineHandler<DescribeGroupsRequest, DescribeGroupsResponse>({
   apiKey: 15, name: 'DescribeGroups', minVersion: 0, maxVersion: 5,
   decode: decodeDescribeGroupsRequest,
   encode: encodeDescribeGroupsResponse,
-  handle(ctx, req) {
-    const groups = ctx.broker.groups.coordinator.describeGroups(req.groups).map((g) => ({
+  async handle(ctx, req) {
+    const groups = (await ctx.broker.groups.coordinator.describeGroups(req.groups)).map((g) => ({
       errorCode: g.error ? errorCode(g.error) : ErrorCode.NONE,
       groupId: g.groupId, groupState: g.state, protocolType: g.protocolType, protocolData: g.protocolName,
       members: g.members.map((m) => ({

@@ -11,8 +11,8 @@ export default defineHandler<ListGroupsRequest, ListGroupsResponse>({
   apiKey: 16, name: 'ListGroups', minVersion: 0, maxVersion: 5,
   decode: decodeListGroupsRequest,
   encode: encodeListGroupsResponse,
-  handle(ctx, req) {
-    const r = ctx.broker.groups.coordinator.listGroups(req.statesFilter, req.typesFilter)
+  async handle(ctx, req) {
+    const r = await ctx.broker.groups.coordinator.listGroups(req.statesFilter, req.typesFilter)
     return {
       throttleTimeMs: ctx.broker.throttleTimeMs(ctx),
       errorCode: r.error ? errorCode(r.error) : ErrorCode.NONE,
