@@ -83,6 +83,9 @@ export class GroupCoordinatorService {
       logger: deps.logger,
     })
     this.coordinator = new CoordinatorClient(deps.router, () => this.#running !== null && !this.#stopped)
+    // JoinGroup and SyncGroup park until a rebalance completes: a window of 256 would let 256
+    // parked members stall every group. Connections' in-flight caps bound these asks instead.
+    deps.router.setWindow({ node: deps.router.node, actor: GROUP_COORDINATOR_ACTOR }, Number.MAX_SAFE_INTEGER)
     deps.router.register(GROUP_LOG_ACTOR, (body) => this.#serveLog(restoreBuffers(body as GroupLogCall)))
   }
 

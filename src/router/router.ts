@@ -21,7 +21,9 @@
  *
  * Bounded mailboxes: at most `maxInFlight` asks from one router to one actor are unanswered at
  * a time; more wait in this router's outbox, and `backlog(to)` lets the code feeding it (a
- * socket) stop reading. So a receiver's queue holds at most maxInFlight × senders asks.
+ * socket) stop reading. So a receiver's queue holds at most maxInFlight × senders asks. An
+ * actor whose asks legitimately park for long (a JoinGroup waits out a rebalance) gets a wider
+ * window with `setWindow`, its bound then being the callers' own (connections' in-flight caps).
  * Tells are best effort (Raft, heartbeats): they are never queued for a window and a link
  * may drop them.
  */
@@ -90,6 +92,8 @@ export class Router {
   /** Where replies to this router's asks are addressed. */
   readonly inbox: ActorAddress
   readonly #maxInFlight: number
+  /** Per-destination windows that differ from maxInFlight (by address key). */
+  readonly #windows = new Map<string, number>()
   readonly #onError: (err: unknown, env: Envelope) => void
   readonly #actors = new Map<string, ActorHandler>()
   readonly #actorRoutes = new Map<string, Link>()
@@ -182,13 +186,23 @@ export class Router {
       const timer = setTimeout(() => this.#settle(id, new RouterError('timeout', `no reply from ${key} within ${o.timeoutMs} ms`)), o.timeoutMs)
       this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer, to: key, sent: false, link: null })
       const queue = this.#outbox.get(key)
-      if (queue !== undefined || (this.#inFlight.get(key) ?? 0) >= this.#maxInFlight) {
+      if (queue !== undefined || (this.#inFlight.get(key) ?? 0) >= this.#window(key)) {
         if (queue === undefined) this.#outbox.set(key, [{ env, transfer: o.transfer }])
         else queue.push({ env, transfer: o.transfer })
         return
       }
       this.#sendAsk(env, o.transfer)
     })
+  }
+
+  /** Sets how many asks from this router to `to` may be unanswered at once (default maxInFlight). */
+  setWindow(to: ActorAddress, maxInFlight: number): void {
+    assert(maxInFlight >= 1, 'a window holds at least one ask')
+    this.#windows.set(addressKey(to), maxInFlight)
+  }
+
+  #window(key: string): number {
+    return this.#windows.get(key) ?? this.#maxInFlight
   }
 
   /** Messages waiting in this router's outbox for `to` (a feeder should pause above a few). */
@@ -214,7 +228,7 @@ export class Router {
       const next = queue[0]!
       if (next.env.kind === 'ask') {
         if (!this.#pending.has(next.env.id)) { queue.shift(); continue } // timed out meanwhile
-        if ((this.#inFlight.get(key) ?? 0) >= this.#maxInFlight) return
+        if ((this.#inFlight.get(key) ?? 0) >= this.#window(key)) return
         queue.shift()
         this.#sendAsk(next.env, next.transfer)
       } else {

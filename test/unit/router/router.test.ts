@@ -75,6 +75,13 @@ t.test('window: at most maxInFlight asks per actor; the rest wait in order; back
   t.same(await Promise.all(asks), ['a', 'b', 'c', 'd'])
   t.same(order, ['a', 'b', 'c', 'd', 'e'], 'the tell kept its place behind the asks')
   t.equal(r.backlog(gate), 0)
+  r.setWindow(gate, 10)
+  const wide = Array.from({ length: 5 }, (_, i) => r.ask(gate, `w${i}`, { timeoutMs: 5000 }))
+  await new Promise((res) => setImmediate(res))
+  t.equal(order.length, 10, 'a wider window for one actor lets parked asks through')
+  t.equal(r.backlog(gate), 0)
+  while (releases.length > 0) releases.shift()!()
+  await Promise.all(wide)
 })
 
 t.test('threads: the hub forwards to a worker; the worker asks the hub back; a dead worker fails its asks at once', async (t) => {
