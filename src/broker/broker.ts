@@ -54,6 +54,8 @@ export class Broker {
   #replicas: ReplicaService | null = null
   #server: KafkaServer | null = null
   #checkpoints: CheckpointWriter | null = null
+  /** Listeners on a pool that may outlive this broker (library mode shares it). */
+  readonly #unsubscribe: (() => void)[] = []
   #reaper: DeletedPartitionReaper | null = null
   #image: MetadataImage = EMPTY_IMAGE
   /** Set while the metadata log replays at start-up. */
@@ -137,19 +139,27 @@ export class Broker {
     })
     this.#clusterId = this.#logDir.clusterId
     // Library mode shares one lazily started pool of 1–2 workers among all brokers in the process.
-    this.#pool = library ? await ShardPool.acquireShared({ logger: this.log }) : await ShardPool.start({ workers: this.config.shardWorkers, logger: this.log })
+    const cleanerThreads = this.config.cleanerThreads
+    this.#pool = library
+      ? await ShardPool.acquireShared({ logger: this.log, cleanerThreads })
+      : await ShardPool.start({ workers: this.config.shardWorkers, logger: this.log, cleanerThreads })
     const owner = `${this.nodeId}:${randomUUID()}`
     // Deleted topics' directories: those a previous run left, and each one a deletion leaves from now on.
     const reaper = this.#reaper = new DeletedPartitionReaper({ delayMs: this.config.fileDeleteDelayMs, log: this.log })
     for (const dir of this.#logDir.listDeletedPartitionDirs()) reaper.schedule(dir)
     this.#replicas = new ReplicaService({
       pool: this.#pool, owner, logDir: logDirPath, config: this.config, log: this.log,
-      checkpoints: this.#logDir.startupCheckpoints(), onDirDeleted: (dir) => reaper.schedule(dir),
+      checkpoints: this.#logDir.startupCheckpoints(),
+      onDirDeleted: (dir) => {
+        reaper.schedule(dir)
+        this.#checkpoints?.writeCleanerCheckpoint() // a deleted partition's entry goes at once, as in Kafka
+      },
       onLogStartAdvanced: () => this.#checkpoints?.writeNow(),
     })
-    this.#pool.onWatermarksMoved((handles) => {
+    this.#unsubscribe.push(this.#pool.onWatermarksMoved((handles) => {
       for (const h of handles) this.#notifyMoved(h)
-    })
+    }))
+    this.#unsubscribe.push(this.#pool.onCleaned(() => this.#checkpoints?.writeCleanerCheckpoint()))
     this.#metadata = new SingleVoterLog({ metadataLogDir: logDirPath, nodeId: this.nodeId, log: this.log })
     this.#metadata.onCommit((batch) => this.#onCommitted(batch))
     // Replay applies the whole committed log as one delta: each map is copied once, not once per batch.
@@ -271,12 +281,14 @@ export class Broker {
     await this.#applied.catch(() => {})
     await this.#replicas?.close().catch((err: unknown) => this.log.error({ err }, 'closing partitions failed'))
     this.#checkpoints?.writeNow()
+    for (const off of this.#unsubscribe.splice(0)) off()
     await this.#reaper?.stop()
     await this.#metadata?.close()
     await this.#pool?.release()
     // The clean-shutdown marker: every partition was closed (flushed) above.
     this.#logDir?.close({ clean: true, brokerEpoch: this.#brokerEpoch })
-    if (this.#ownsDataDir) rmSync(this.#ownsDataDir, { recursive: true, force: true })
+    // Retries: a compaction task of this broker may still be finishing on the shared cleaner pool.
+    if (this.#ownsDataDir) rmSync(this.#ownsDataDir, { recursive: true, force: true, maxRetries: 3 })
     this.log.info({ nodeId: this.nodeId }, 'Samsa broker stopped')
   }
 }

@@ -1,7 +1,10 @@
 /**
  * Writes the log dir's offset checkpoint files from the shared watermark table: the recovery
  * point (what is known fsynced), the high watermark (replication-offset-checkpoint) and the
- * log start offset, every `log.flush.offset.checkpoint.interval.ms` and at clean shutdown.
+ * log start offset, every `log.flush.offset.checkpoint.interval.ms` and at clean shutdown; and
+ * `cleaner-offset-checkpoint` (how far each compacted partition is cleaned) also right after each
+ * compaction pass. Only hosted partitions are written, so a deleted partition's entries go with
+ * the next write.
  */
 import type { Logger } from '../lib/logger.ts'
 import { setLongInterval, type LongTimer } from '../lib/long-timer.ts'
@@ -32,10 +35,28 @@ export class CheckpointWriter {
       logStart.push({ topic: p.topic, partition: p.partition, offset: w.logStartOffset })
     }
     try {
-      this.#logDir.writeCheckpoints({ recoveryPoints: recovery, highWatermarks: replication, logStartOffsets: logStart })
+      this.#logDir.writeCheckpoints({ recoveryPoints: recovery, highWatermarks: replication, logStartOffsets: logStart, cleanerOffsets: this.#cleanerOffsets() })
     } catch (err) {
       this.#log.error({ err }, 'writing offset checkpoints failed')
     }
+  }
+
+  /** After a compaction pass: only `cleaner-offset-checkpoint` (Kafka writes it after each clean). */
+  writeCleanerCheckpoint(): void {
+    try {
+      this.#logDir.writeCheckpoints({ cleanerOffsets: this.#cleanerOffsets() })
+    } catch (err) {
+      this.#log.error({ err }, 'writing cleaner-offset-checkpoint failed')
+    }
+  }
+
+  #cleanerOffsets(): { topic: string; partition: number; offset: number }[] {
+    const entries = []
+    for (const p of this.#replicas.hosted()) {
+      const offset = this.#replicas.watermarks(p).cleanerCheckpoint
+      if (offset >= 0) entries.push({ topic: p.topic, partition: p.partition, offset })
+    }
+    return entries
   }
 
   stop(): void {

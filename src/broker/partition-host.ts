@@ -18,6 +18,8 @@ export interface Watermarks {
   readonly logEndOffset: number
   readonly leaderEpoch: number
   readonly recoveryPoint: number
+  /** The cleaner-offset-checkpoint value; -1: none. */
+  readonly cleanerCheckpoint: number
 }
 
 export interface PartitionSpec {
@@ -31,6 +33,8 @@ export interface PartitionSpec {
   readonly recoveryPoint: number
   readonly cleanShutdown: boolean
   readonly logStartOffset?: number
+  /** From cleaner-offset-checkpoint: how far a compacted log was already cleaned. */
+  readonly cleanerCheckpoint?: number
 }
 
 export type HostError =
@@ -82,6 +86,8 @@ export interface PartitionHost {
   /** Moves the partition's log start offset up to `offset` (-1: the high watermark); whole segments below it are deleted. */
   deleteRecords(handle: PartitionHandle, offset: number): Promise<DeleteRecordsItemResult>
   onWatermarksMoved(listener: (handles: readonly PartitionHandle[]) => void): () => void
+  /** After a compaction pass was swapped in on any partition (its cleaner checkpoint is in watermarks()). */
+  onCleaned(listener: () => void): () => void
   isSaturated(shard: number): boolean
   onDrain(shard: number, cb: () => void): void
 }

@@ -6,6 +6,7 @@
  * deletion. Reconciliation runs one image at a time, in image order. Handlers look partitions
  * up here and reach them through the shard pool, one message per (request, shard).
  */
+import { topicCompressionOf } from '../storage/recompress.ts'
 import type { Logger } from '../lib/logger.ts'
 import type { MetadataImage } from '../metadata/image.ts'
 import { effectiveTopicConfig } from '../metadata/topic-config.ts'
@@ -132,6 +133,7 @@ export class ReplicaService {
       cleanupPolicy: cleanupPolicyOf(c.cleanupPolicy),
       fileDeleteDelayMs: c.fileDeleteDelayMs, retentionCheckIntervalMs: this.#config.retentionCheckIntervalMs,
       deleteRetentionMs: c.deleteRetentionMs, minCompactionLagMs: c.minCompactionLagMs, minCleanableDirtyRatio: c.minCleanableDirtyRatio,
+      compressionType: topicCompressionOf(c.compressionType),
     }
   }
 
@@ -181,6 +183,7 @@ export class ReplicaService {
     const dirName = `${topic}-${partition}`
     const fromStartup = !this.#startupReconciled
     const logStartOffset = fromStartup ? this.#checkpoints.logStartOffset(topic, partition) : undefined
+    const cleanerCheckpoint = fromStartup ? this.#checkpoints.cleanerCheckpoint(topic, partition) : undefined
     this.#overridesSeen.set(key, image.topicConfigs.get(topic))
     const handle = await this.#pool.createPartition({
       owner: this.#owner,
@@ -190,6 +193,7 @@ export class ReplicaService {
       recoveryPoint: fromStartup ? this.#checkpoints.recoveryPoint(topic, partition) : 0,
       cleanShutdown: this.#checkpoints.cleanShutdown,
       ...(logStartOffset === undefined ? {} : { logStartOffset }),
+      ...(cleanerCheckpoint === undefined ? {} : { cleanerCheckpoint }),
     })
     const hosted = { topic, topicId, partition, handle, leaderEpoch }
     this.#hosted.set(key, hosted)

@@ -37,6 +37,8 @@ export interface BrokerConfig {
   readonly queuedMaxRequests: number
   readonly connectionsMaxIdleMs: number
   readonly shardWorkers: number
+  /** log.cleaner.threads: threads of the process's compaction pool (piscina). */
+  readonly cleanerThreads: number
   readonly logFormat: 'auto' | 'json' | 'pretty'
   readonly logLevel: string
   /** Topic-level defaults, under the topic config names (segment.bytes, retention.ms, ...). */
@@ -128,6 +130,7 @@ export function loadBrokerConfig(props: ReadonlyMap<string, string>, options: Lo
     queuedMaxRequestBytes: queuedMaxBytes(r),
     queuedMaxRequests: r.int('queued.max.requests'),
     connectionsMaxIdleMs: r.duration('connections.max.idle.ms'),
+    cleanerThreads: r.int('log.cleaner.threads'),
     shardWorkers: values.has('samsa.shard.workers') ? r.int('samsa.shard.workers') : (options.defaultShardWorkers ?? defaultShardWorkers()),
     logFormat: r.string('samsa.log.format') as BrokerConfig['logFormat'],
     logLevel: r.string('samsa.log.level'),

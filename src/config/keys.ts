@@ -94,6 +94,7 @@ export const CONFIG_KEYS: Readonly<Record<string, KeyDef>> = {
   'message.max.bytes': int('1048588', 'Largest record batch a topic accepts (topic: max.message.bytes).', 0),
   'compression.type': str('producer', 'Topic compression: producer keeps what the client sent.',
     ['producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd']),
+  'log.cleaner.threads': int('1', 'Threads of the log cleaner (a piscina pool shared by the process; the first broker started decides).', 1, 64),
   'file.delete.delay.ms': long('60000', 'Delay before deleted segments and topics leave the disk.', 0),
   'producer.id.expiration.ms': int('86400000', 'Idle time after which a producer id\'s state is dropped.', 1),
   // Groups and transactions (used by the coordinators)
@@ -118,7 +119,7 @@ export const CONFIG_KEYS: Readonly<Record<string, KeyDef>> = {
 export const KAFKA_KEYS_NOT_IMPLEMENTED: ReadonlySet<string> = new Set([
   'num.network.threads', 'num.io.threads', 'socket.send.buffer.bytes', 'socket.receive.buffer.bytes',
   'num.recovery.threads.per.data.dir', 'num.replica.fetchers', 'background.threads', 'zookeeper.connect',
-  'zookeeper.connection.timeout.ms', 'zookeeper.session.timeout.ms', 'log.cleaner.enable', 'log.cleaner.threads',
+  'zookeeper.connection.timeout.ms', 'zookeeper.session.timeout.ms', 'log.cleaner.enable',
   'log.preallocate', 'replica.lag.time.max.ms', 'replica.fetch.max.bytes', 'replica.socket.timeout.ms',
   'auto.leader.rebalance.enable', 'leader.imbalance.check.interval.seconds', 'unclean.leader.election.enable',
   'broker.rack', 'share.coordinator.state.topic.replication.factor', 'share.coordinator.state.topic.min.isr',

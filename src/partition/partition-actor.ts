@@ -16,6 +16,7 @@ import type { FileHandleCache } from '../storage/file-handles.ts'
 import type { LoaderLogger } from '../storage/log-loader.ts'
 import { PartitionLog, type DeleteRecordsOutcome, type LogConfig } from '../storage/partition-log.ts'
 import type { RetentionReason } from '../storage/log-retention.ts'
+import { discardCleaned, inlineCleaner, type CleanJob, type CleanResult, type CleanerRunner } from '../storage/log-cleaner.ts'
 import type { WireFetchResult, WireProduceResult } from '../runtime/protocol.ts'
 import type { Watermarks } from '../runtime/watermark-table.ts'
 
@@ -47,14 +48,26 @@ export interface PartitionActorSpec {
   readonly recoveryPoint: number
   readonly cleanShutdown: boolean
   readonly logStartOffset?: number
+  /** This partition's cleaner-offset-checkpoint entry: compaction resumes from there. */
+  readonly cleanerCheckpoint?: number
+}
+
+export interface ActorLogger extends LoaderLogger {
+  error?(obj: object, msg: string): void
 }
 
 export interface ActorDeps {
   readonly fds: FileHandleCache
   readonly now: () => number
-  readonly logger?: LoaderLogger
+  readonly logger?: ActorLogger
   readonly policy?: HighWatermarkPolicy
+  /** Where compaction's CPU work runs (the process's piscina pool); inline when absent. */
+  readonly cleaner?: CleanerRunner
 }
+
+/** How a compaction pass ended. */
+export type CleanOutcome = 'cleaned' | 'nothing' | 'discarded' | 'uncleanable'
+
 
 export function actorKey(owner: string, topicId: string, partition: number): string {
   return `${owner}/${topicId}/${partition}`
@@ -68,7 +81,7 @@ export function checkLeaderEpoch(requested: number, ours: number): EpochError | 
   return requested < ours ? 'fenced_leader_epoch' : 'unknown_leader_epoch'
 }
 
-/** Distinct keys one compaction pass maps: bounds the work (and memory) of one pass on the shard. */
+/** Distinct keys one compaction pass maps: bounds the work (and memory) of one pass. */
 const CLEANER_MAX_MAP_ENTRIES = 100_000
 
 export class PartitionActor {
@@ -84,17 +97,27 @@ export class PartitionActor {
   #flushIntervalMs: number
   #retentionCheckIntervalMs: number
   #logConfig: LogConfig
-  /** How far the log is compacted (Kafka's cleaner-offset-checkpoint; in memory for now: a restart re-cleans from the start). */
-  #cleanedOffset: number | undefined = undefined
+  readonly #cleaner: CleanerRunner
+  readonly #logger: ActorLogger | undefined
+  /** How far the log is compacted (Kafka's cleaner-offset-checkpoint, published for the broker to write). */
+  #cleanedOffset: number | undefined
+  /** The pass in flight (at most one per partition). */
+  #cleaning: Promise<CleanOutcome> | null = null
+  /** Why compaction stopped for this partition (Kafka's uncleanable partitions); null while cleanable. */
+  #uncleanable: string | null = null
+  #closed = false
 
-  private constructor(spec: PartitionActorSpec, log: PartitionLog, policy: HighWatermarkPolicy) {
+  private constructor(spec: PartitionActorSpec, log: PartitionLog, deps: ActorDeps) {
     this.actorId = spec.actorId
     this.slot = spec.slot
     this.owner = spec.owner
     this.topicId = spec.topicId
     this.partition = spec.partition
     this.#log = log
-    this.#policy = policy
+    this.#policy = deps.policy ?? soleReplicaPolicy
+    this.#cleaner = deps.cleaner ?? inlineCleaner
+    this.#logger = deps.logger
+    this.#cleanedOffset = spec.cleanerCheckpoint !== undefined && spec.cleanerCheckpoint >= 0 ? spec.cleanerCheckpoint : undefined
     this.#leaderEpoch = spec.leaderEpoch
     this.#flushIntervalMs = spec.config.flushIntervalMs
     this.#retentionCheckIntervalMs = spec.config.retentionCheckIntervalMs
@@ -109,7 +132,7 @@ export class PartitionActor {
       ...(spec.logStartOffset === undefined ? {} : { logStartOffset: spec.logStartOffset }),
       ...(deps.logger === undefined ? {} : { logger: deps.logger }),
     })
-    const actor = new PartitionActor(spec, log, deps.policy ?? soleReplicaPolicy)
+    const actor = new PartitionActor(spec, log, deps)
     // Becoming leader: the epoch (from the metadata image) starts at the current LEO.
     if (log.leaderEpoch < spec.leaderEpoch) log.assignLeaderEpoch(spec.leaderEpoch)
     actor.#advanceHighWatermark()
@@ -137,6 +160,7 @@ export class PartitionActor {
     return {
       logStartOffset: l.logStartOffset, highWatermark: l.highWatermark, lastStableOffset: l.lastStableOffset,
       logEndOffset: l.logEndOffset, leaderEpoch: this.#leaderEpoch, recoveryPoint: l.recoveryPoint,
+      cleanerCheckpoint: this.#cleanedOffset ?? -1,
     }
   }
 
@@ -151,6 +175,8 @@ export class PartitionActor {
       this.#flushIntervalMs = change.config.flushIntervalMs
       this.#retentionCheckIntervalMs = change.config.retentionCheckIntervalMs
       this.#logConfig = change.config
+      // Kafka retries an uncleanable partition after a restart or a config change.
+      this.#uncleanable = null
     }
   }
 
@@ -228,19 +254,65 @@ export class PartitionActor {
   }
 
   /**
-   * Log compaction (cleanup.policy has compact), inline in the shard for now: one bounded pass
-   * when the dirty ratio reaches min.cleanable.dirty.ratio; this actor swaps the cleaned
-   * segments in, so it stays the only code touching its files. Returns how far the log is clean.
+   * Log compaction (cleanup.policy has compact). When the dirty ratio reaches
+   * min.cleanable.dirty.ratio, the rolled segments are handed to the cleaner (a piscina task:
+   * the CPU work never runs on this shard's thread) and this actor swaps the cleaned files in
+   * when it answers — so it stays the only code renaming or deleting its files. Null when no
+   * pass started (none due, one in flight, or the partition is uncleanable).
+   *
+   * A pass that throws marks the partition uncleanable (Kafka's LogCleanerManager does the
+   * same): an error is logged, no pass runs until a config change or restart, and the log, its
+   * appends and its reads are untouched. A failure of the swap itself is a storage error and
+   * rejects (the host fails the actor, as for any write error).
    */
-  clean(now: number): number | undefined {
+  startCleaning(now: number): Promise<CleanOutcome> | null {
     const c = this.#logConfig
-    if (!c.cleanupPolicy.compact) return this.#cleanedOffset
-    const result = this.#log.clean(this.#cleanedOffset, {
+    if (!c.cleanupPolicy.compact || this.#cleaning !== null || this.#uncleanable !== null || this.#closed) return null
+    const job = this.#log.prepareClean(this.#cleanedOffset, {
       minCompactionLagMs: c.minCompactionLagMs ?? 0, deleteRetentionMs: c.deleteRetentionMs ?? 86_400_000,
       minCleanableDirtyRatio: c.minCleanableDirtyRatio ?? 0.5, segmentBytes: c.segmentBytes, maxMapEntries: CLEANER_MAX_MAP_ENTRIES,
     }, now)
-    if (result !== null) this.#cleanedOffset = result.endOffset
+    if (job === null) return null
+    const pass = this.#cleaner(job).then((result) => this.#finishCleaning(job, result), (err: unknown) => this.#cleaningFailed(job, err))
+    this.#cleaning = pass.finally(() => { this.#cleaning = null })
+    return this.#cleaning
+  }
+
+  /** One whole pass, awaited (tests, tools). */
+  async clean(now: number): Promise<number | undefined> {
+    await this.startCleaning(now)
     return this.#cleanedOffset
+  }
+
+  /** How far the log is compacted (undefined: not yet). */
+  get cleanedOffset(): number | undefined {
+    return this.#cleanedOffset
+  }
+
+  /** Why compaction stopped for this partition, or null. */
+  get uncleanableReason(): string | null {
+    return this.#uncleanable
+  }
+
+  #finishCleaning(job: CleanJob, result: CleanResult | null): CleanOutcome {
+    if (result === null) return 'nothing'
+    if (this.#closed) {
+      discardCleaned(result)
+      return 'discarded'
+    }
+    if (!this.#log.completeClean(job, result)) return 'discarded'
+    this.#cleanedOffset = result.endOffset
+    return 'cleaned'
+  }
+
+  #cleaningFailed(job: CleanJob, err: unknown): CleanOutcome {
+    // The job removed its own .cleaned files. A segment deleted or cut under it explains the failure.
+    if (this.#closed || !this.#log.cleanJobStillValid(job)) return 'discarded'
+    this.#uncleanable = err instanceof Error ? err.message : String(err)
+    const log = this.#logger?.error ?? this.#logger?.warn
+    log?.call(this.#logger, { topicId: this.topicId, partition: this.partition, dir: job.dir, reason: this.#uncleanable },
+      'log cleaning failed; the partition is marked uncleanable until a restart or a config change (it keeps serving)')
+    return 'uncleanable'
   }
 
   expireProducers(now: number): void {
@@ -249,11 +321,13 @@ export class PartitionActor {
 
   /** Clean close: flush, producer snapshot, fds released. */
   close(): void {
+    this.#closed = true
     this.#log.close()
   }
 
   /** Closes and renames the directory for deletion; returns the new path. */
   renameForDelete(): string {
+    this.#closed = true
     return this.#log.renameForDelete()
   }
 

@@ -16,7 +16,9 @@
  * An actor that throws (a broken invariant, or an fs error on open) is failed alone: its items
  * answer kafka_storage_error and the rest of the shard keeps serving.
  */
+import type { MessagePort } from 'node:worker_threads'
 import { FileHandleCache } from '../storage/file-handles.ts'
+import { inlineCleaner, type CleanJob, type CleanResult } from '../storage/log-cleaner.ts'
 import type { LoaderLogger } from '../storage/log-loader.ts'
 import type { LogConfig } from '../storage/partition-log.ts'
 import { PartitionActor, type PartitionActorSpec } from '../partition/partition-actor.ts'
@@ -25,6 +27,7 @@ import {
   type FetchRequestMessage, type FromShard, type ProduceRequestMessage, type ToShard, type WireFetchResult, type WireProduceResult,
 } from './protocol.ts'
 import { ShardTimers } from './shard-timers.ts'
+import { CleanerLink } from './cleaner-link.ts'
 import { BufferPool } from '../lib/buffer-pool.ts'
 import { WatermarkWriter, type Watermarks } from './watermark-table.ts'
 
@@ -72,6 +75,9 @@ export class ShardHost {
   readonly #sleepCell = new Int32Array(new SharedArrayBuffer(4))
   #testDelayMs: number
   #endOfBatchScheduled = false
+  /** The port to the process's cleaner pool; until attached (and in thread-less tests) passes run inline. */
+  #cleanerLink: CleanerLink | null = null
+  readonly #runCleaner = (job: CleanJob): Promise<CleanResult | null> => this.#cleanerLink?.run(job) ?? inlineCleaner(job)
 
   constructor(o: ShardHostOptions) {
     this.shard = o.shard
@@ -246,7 +252,7 @@ export class ShardHost {
     let actor: PartitionActor
     try {
       const { chunk: _chunk, chunkIndex: _chunkIndex, ...actorSpec } = spec
-      actor = PartitionActor.open(actorSpec, { fds: this.#fds, now: this.#now, logger: this.#logger })
+      actor = PartitionActor.open(actorSpec, { fds: this.#fds, now: this.#now, logger: this.#logger, cleaner: this.#runCleaner })
     } catch (err) {
       return { error: 'open_failed', message: String(err) }
     }
@@ -327,11 +333,34 @@ export class ShardHost {
     this.#timers.schedule(`retention:${actor.actorId}`, this.#now() + actor.retentionCheckIntervalMs, () => {
       if (this.#actors.get(actor.actorId) !== actor) return
       this.#guard(actor, undefined, () => actor.deleteOldSegments(this.#now()))
-      // Log compaction rides on the same check (inline, one bounded pass; see PartitionActor.clean).
-      if (this.#actors.get(actor.actorId) === actor) this.#guard(actor, undefined, () => actor.clean(this.#now()))
+      // Log compaction rides on the same check: the pass runs on the cleaner pool, the swap back here.
+      if (this.#actors.get(actor.actorId) === actor) this.#startCleaning(actor)
       this.#afterHygiene(actor)
       if (this.#actors.get(actor.actorId) === actor) this.#scheduleRetention(actor)
     })
+  }
+
+  /**
+   * Starts a compaction pass if one is due. Its end arrives later on this thread: a swapped-in
+   * pass publishes the new cleaner checkpoint and tells the broker (which writes
+   * cleaner-offset-checkpoint); a failed swap fails the actor like any write error.
+   */
+  #startCleaning(actor: PartitionActor): void {
+    const pass = this.#guard(actor, null, () => actor.startCleaning(this.#now()))
+    if (pass === null) return
+    pass.then((outcome) => {
+      if (this.#actors.get(actor.actorId) !== actor || outcome !== 'cleaned') return
+      this.#afterHygiene(actor)
+      this.#cleanerLink?.notifyCleaned()
+    }, (err: unknown) => {
+      if (this.#actors.get(actor.actorId) === actor) this.#failActor(actor, err)
+    })
+  }
+
+  /** Jobs go to the main thread's cleaner relay from now on (see src/runtime/cleaner-pool.ts). */
+  attachCleaner(port: MessagePort): void {
+    this.#cleanerLink?.close()
+    this.#cleanerLink = new CleanerLink(port)
   }
 
   /** The log start may have moved (readers wake on it) and `.deleted` files may wait for removal. */
@@ -432,6 +461,11 @@ export class ShardControl {
     this.#host.setTestDelay(ms)
   }
 
+  /** The shard's end of its cleaner port (transferred by the pool at spawn). */
+  attachCleaner(port: MessagePort): void {
+    this.#host.attachCleaner(port)
+  }
+
   /** Test hook: an uncaught exception outside any request, as a bug in the worker would raise. */
   crashForTest(): void {
     setImmediate(() => {
@@ -441,7 +475,7 @@ export class ShardControl {
 }
 
 function sameWatermarks(a: Watermarks, b: Watermarks): boolean {
-  return a.recoveryPoint === b.recoveryPoint && !movedForReaders(a, b)
+  return a.recoveryPoint === b.recoveryPoint && a.cleanerCheckpoint === b.cleanerCheckpoint && !movedForReaders(a, b)
 }
 
 /** Changes a waiting reader cares about (everything but the recovery point). */

@@ -15,6 +15,7 @@
  * hosted with cleanShutdown false — recovery from the last recovery point it published.
  */
 import { cpus } from 'node:os'
+import * as Comlink from 'comlink'
 import type { Remote } from 'comlink'
 import { assert } from '../lib/assert.ts'
 import type { LogConfig } from '../storage/partition-log.ts'
@@ -27,6 +28,7 @@ import { FETCH_ITEM_FIELDS, ISOLATION_READ_COMMITTED, ISOLATION_READ_UNCOMMITTED
 import type { ControlError, ControlResult, DeleteRecordsResult, ShardControl } from './shard-host.ts'
 import { ShardLink, type LinkError, type LinkOutcome } from './shard-link.ts'
 import { ShardRestarter, type Hosted, type ShardPartitionHandle } from './shard-restarter.ts'
+import { CleanerPool } from './cleaner-pool.ts'
 import { UNKNOWN_WATERMARKS, WatermarkTable, type Watermarks } from './watermark-table.ts'
 import { fillPending, fromWireFetch, liftControl, mergeResults, sameIncarnation } from './pool-results.ts'
 
@@ -49,6 +51,8 @@ export interface ShardPoolOptions {
   readonly maxOpenFilesPerShard?: number
   /** Test hook: each worker sleeps this long before every data message. */
   readonly testDelayMs?: number
+  /** log.cleaner.threads: threads of the process's cleaner pool (the first pool in the process decides). */
+  readonly cleanerThreads?: number
 }
 
 const silent: RuntimeLogger = { info() {}, warn() {}, error() {} }
@@ -78,14 +82,20 @@ export class ShardPool implements PartitionHost {
   #copiedBytes = 0
   #stopped = false
   #shared = false
+  /** The process's compaction pool (piscina), reached by each shard through its cleaner port. */
+  readonly #cleaner: CleanerPool
+  readonly #cleanerPorts: (() => void)[] = []
+  readonly #cleanedListeners = new Set<() => void>()
 
   private constructor(o: ShardPoolOptions) {
     assert(Number.isInteger(o.workers) && o.workers >= 1, `workers must be a positive integer, got ${o.workers}`)
     this.workers = o.workers
     this.#logger = o.logger ?? silent
+    this.#cleaner = CleanerPool.acquire(o.cleanerThreads ?? 1)
     this.#o = {
       workers: o.workers, maxInFlightRequests: o.maxInFlightRequests ?? 256, maxInFlightBytes: o.maxInFlightBytes ?? 64 * 1024 * 1024,
       controlTimeoutMs: o.controlTimeoutMs ?? 120_000, maxOpenFilesPerShard: o.maxOpenFilesPerShard ?? 256, testDelayMs: o.testDelayMs ?? 0,
+      cleanerThreads: o.cleanerThreads ?? 1,
     }
     this.#restarter = new ShardRestarter({
       logger: this.#logger, controlTimeoutMs: this.#o.controlTimeoutMs,
@@ -137,6 +147,18 @@ export class ShardPool implements PartitionHost {
   }
 
   #spawn(shard: number): ShardLink {
+    const link = this.#newLink(shard)
+    // Each worker (and each restarted one) gets its own cleaner port; the call queues until the worker listens.
+    this.#cleanerPorts[shard]?.()
+    const { shardPort, close } = this.#cleaner.connect(() => { for (const listener of this.#cleanedListeners) listener() })
+    this.#cleanerPorts[shard] = close
+    void link.call((c) => c.attachCleaner(Comlink.transfer(shardPort, [shardPort])), this.#o.controlTimeoutMs).then((r) => {
+      if ('error' in r && !this.#stopped) this.#logger.warn({ shard, err: r.error }, 'attaching the cleaner port failed; that shard compacts inline')
+    })
+    return link
+  }
+
+  #newLink(shard: number): ShardLink {
     const o = this.#o
     return new ShardLink({
       shard, maxInFlightRequests: o.maxInFlightRequests, maxInFlightBytes: o.maxInFlightBytes, maxOpenFiles: o.maxOpenFilesPerShard,
@@ -338,6 +360,12 @@ export class ShardPool implements PartitionHost {
     return this.#tables[handle.shard]!.read(handle.slot)
   }
 
+  /** Called after any shard swapped a compaction pass in (the new cleaner checkpoint is in the watermark table). */
+  onCleaned(listener: () => void): () => void {
+    this.#cleanedListeners.add(listener)
+    return () => { this.#cleanedListeners.delete(listener) }
+  }
+
   onWatermarksMoved(listener: (handles: readonly PartitionHandle[]) => void): () => void {
     this.#listeners.add(listener)
     return () => { this.#listeners.delete(listener) }
@@ -387,6 +415,9 @@ export class ShardPool implements PartitionHost {
       await link.terminate()
     }))
     this.#restarter.stop()
+    for (const close of this.#cleanerPorts) close?.()
+    this.#cleanedListeners.clear()
+    await this.#cleaner.release()
     this.#byKey.clear()
     for (const m of this.#bySlot) m.clear()
     this.#listeners.clear()

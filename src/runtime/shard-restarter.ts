@@ -137,5 +137,7 @@ function recoverySpec(hosted: Hosted, last: Watermarks | undefined, table: Water
     ...spec, actorId: handle.actorId, slot: handle.slot, ...table.chunk(handle.slot), cleanShutdown: false,
     recoveryPoint: published ? Math.max(spec.recoveryPoint, last.recoveryPoint) : spec.recoveryPoint,
     ...(logStartOffset === undefined ? {} : { logStartOffset }),
+    // A pass swapped in since the spec was made must not be forgotten (recleaning costs work, never data).
+    ...(published && last.cleanerCheckpoint >= 0 ? { cleanerCheckpoint: Math.max(spec.cleanerCheckpoint ?? -1, last.cleanerCheckpoint) } : {}),
   }
 }

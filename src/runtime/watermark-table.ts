@@ -10,8 +10,8 @@
  *   [0]        sequence number (seqlock)
  *   [1 + 2i]   high 32 bits of field i  (signed)
  *   [2 + 2i]   low 32 bits of field i   (unsigned, stored as int32)
- *   [13..15]   spare
- * Fields i = 0..5 are WATERMARK_FIELDS. Every int64 we keep is a safe integer (|v| < 2^53), so
+ *   [15]       spare
+ * Fields i = 0..6 are WATERMARK_FIELDS. Every int64 we keep is a safe integer (|v| < 2^53), so
  * hi·2^32 + lo reconstructs it exactly without BigInt allocations.
  *
  * Consistency: a per-slot seqlock. The single writer of a slot (the actor that owns it, or the
@@ -31,16 +31,18 @@ export interface Watermarks {
   readonly logEndOffset: number
   readonly leaderEpoch: number
   readonly recoveryPoint: number
+  /** How far the log is compacted (its cleaner-offset-checkpoint entry); -1: never cleaned or not compacted. */
+  readonly cleanerCheckpoint: number
 }
 
-export const WATERMARK_FIELDS = ['logStartOffset', 'highWatermark', 'lastStableOffset', 'logEndOffset', 'leaderEpoch', 'recoveryPoint'] as const
+export const WATERMARK_FIELDS = ['logStartOffset', 'highWatermark', 'lastStableOffset', 'logEndOffset', 'leaderEpoch', 'recoveryPoint', 'cleanerCheckpoint'] as const
 
 export const CHUNK_SLOTS = 1024
 const SLOT_INTS = 16
 const CHUNK_BYTES = CHUNK_SLOTS * SLOT_INTS * Int32Array.BYTES_PER_ELEMENT
 const TWO_32 = 2 ** 32
 /**
- * A writer holds the odd sequence for 14 stores. A reader that keeps colliding with writes (a
+ * A writer holds the odd sequence for 16 stores. A reader that keeps colliding with writes (a
  * writer publishing in a tight loop, or one that died mid-write) stops after this many attempts
  * and falls back to the last snapshot it read of the slot: older, but consistent — and a stale
  * watermark is what any reader may see anyway.
@@ -48,7 +50,7 @@ const TWO_32 = 2 ** 32
 const MAX_READ_ATTEMPTS = 1_000
 
 export const UNKNOWN_WATERMARKS: Watermarks = Object.freeze({
-  logStartOffset: -1, highWatermark: -1, lastStableOffset: -1, logEndOffset: -1, leaderEpoch: -1, recoveryPoint: -1,
+  logStartOffset: -1, highWatermark: -1, lastStableOffset: -1, logEndOffset: -1, leaderEpoch: -1, recoveryPoint: -1, cleanerCheckpoint: -1,
 })
 
 export function chunkOf(slot: number): number {
@@ -80,6 +82,7 @@ function writeSlot(view: Int32Array, slot: number, w: Watermarks): void {
   storeInt64(view, base + 7, w.logEndOffset)
   storeInt64(view, base + 9, w.leaderEpoch)
   storeInt64(view, base + 11, w.recoveryPoint)
+  storeInt64(view, base + 13, w.cleanerCheckpoint)
   Atomics.add(view, base, 1)
 }
 
@@ -96,6 +99,7 @@ function readSlot(view: Int32Array, slot: number, attempts: number): Watermarks 
       logEndOffset: loadInt64(view, base + 7),
       leaderEpoch: loadInt64(view, base + 9),
       recoveryPoint: loadInt64(view, base + 11),
+      cleanerCheckpoint: loadInt64(view, base + 13),
     }
     if (Atomics.load(view, base) === before) return w
   }

@@ -151,31 +151,40 @@ export interface CleanPassOptions {
   stopAfter?: SwapStep
 }
 
-/**
- * One whole pass, inline in the owner: clean the rolled segments, then swap every cleaned file
- * in. Null when nothing was cleaned or the log changed under the pass (the cleaned files are
- * then discarded and the checkpoint must not move).
- */
-export function cleanAndSwap(o: CleanPassOptions): CleanResult | null {
-  const rolled = o.segments.slice(0, -1)
-  const view: CleanerView = {
+/** What the cleaner may read: the rolled segments (never the active one), as plain data. */
+export function cleanerViewOf(segments: readonly LogSegment[], o: Pick<CleanPassOptions, 'logStartOffset' | 'highWatermark' | 'cleanedOffset'>): CleanerView {
+  const rolled = segments.slice(0, -1)
+  return {
     segments: rolled.map((s) => ({ baseOffset: s.baseOffset, logPath: s.logPath, size: s.size, largestTimestamp: segmentLargestTimestamp(s) })),
-    activeBaseOffset: o.segments.at(-1)!.baseOffset,
+    activeBaseOffset: segments.at(-1)!.baseOffset,
     logStartOffset: o.logStartOffset, highWatermark: o.highWatermark, cleanedOffset: o.cleanedOffset,
   }
-  const result = cleanLog(o.dir, view, o.config, o.now)
-  if (result === null) return null
+}
+
+/**
+ * Swaps every cleaned file of a pass in, in order. False when the log changed under the pass:
+ * the groups not yet swapped are discarded and the checkpoint must not move (the swapped ones
+ * are complete and correct on their own).
+ */
+export function swapAll(o: Omit<SwapOptions, 'group'>, result: CleanResult): boolean {
   let complete = true
   for (const group of result.groups) {
     if (!complete) {
       rmSync(group.cleanedPath, { force: true })
       continue
     }
-    const swapped = swapCleanedSegments({
-      dir: o.dir, segments: o.segments, group, fds: o.fds, indexIntervalBytes: o.indexIntervalBytes, now: o.now,
-      ...(o.stopAfter === undefined ? {} : { stopAfter: o.stopAfter }),
-    })
-    if (swapped === null) complete = false
+    if (swapCleanedSegments({ ...o, group }) === null) complete = false
   }
+  return complete
+}
+
+/** One whole pass, inline in the owner: clean the rolled segments, then swap every cleaned file in. */
+export function cleanAndSwap(o: CleanPassOptions): CleanResult | null {
+  const result = cleanLog(o.dir, cleanerViewOf(o.segments, o), o.config, o.now)
+  if (result === null) return null
+  const complete = swapAll({
+    dir: o.dir, segments: o.segments, fds: o.fds, indexIntervalBytes: o.indexIntervalBytes, now: o.now,
+    ...(o.stopAfter === undefined ? {} : { stopAfter: o.stopAfter }),
+  }, result)
   return complete ? result : null
 }

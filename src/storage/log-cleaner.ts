@@ -25,7 +25,7 @@
  *   batch is kept, as an empty header if need be): start-up knows which segments a `.swap`
  *   file covers from its own base and next offset.
  */
-import { closeSync, fsyncSync, openSync } from 'node:fs'
+import { closeSync, fsyncSync, openSync, rmSync } from 'node:fs'
 import { assert } from '../lib/assert.ts'
 import { scanBatchHeaders, scanBatchesVerified, writeFully } from './batch-scan.ts'
 import { filterBatch, forEachRecord, type RecordView } from './compacted-batch.ts'
@@ -125,11 +125,45 @@ export interface CleanResult {
   bytesWritten: number
 }
 
-/** Runs one cleaning pass; null when there is nothing dirty to clean. Writes and fsyncs `.cleaned` files in `dir`. */
+/**
+ * Everything one cleaning pass needs, as plain data (structured-clonable): the partition's owner
+ * builds it from its rolled segments and a pool thread runs it (`runCleanJob`). The segments are
+ * immutable while the job runs; if the owner deletes or truncates one meanwhile, the job fails or
+ * its swap is refused, and the owner tells the two apart (PartitionLog.cleanJobStillValid).
+ */
+export interface CleanJob {
+  readonly dir: string
+  readonly view: CleanerView
+  readonly config: CleanerConfig
+  readonly now: number
+}
+
+/** Runs a job somewhere (a piscina thread, or inline) and answers its result; rejects when the pass threw. */
+export type CleanerRunner = (job: CleanJob) => Promise<CleanResult | null>
+
+/** The runner used when no pool is attached (unit tests, tools): the same work on the calling thread. */
+export const inlineCleaner: CleanerRunner = async (job) => runCleanJob(job)
+
+/** The stateless CPU part of a pass (a piscina task, or inline): reads segments, writes `.cleaned` files. */
+export function runCleanJob(job: CleanJob): CleanResult | null {
+  return cleanLog(job.dir, job.view, job.config, job.now)
+}
+
+/** Whether a pass is due: dirty bytes exist and dirty / cleanable bytes reaches min.cleanable.dirty.ratio. */
+export function cleaningDue(view: CleanerView, config: CleanerConfig, now: number): boolean {
+  const range = cleanableRange(view, config, now)
+  return range.dirtyBytes > 0 && dirtyRatio(range) >= (config.minCleanableDirtyRatio ?? 0)
+}
+
+/**
+ * Runs one cleaning pass; null when there is nothing dirty to clean. Writes and fsyncs `.cleaned`
+ * files in `dir`; on an exception every `.cleaned` file of the pass is removed first, so a failed
+ * pass leaves the directory as it found it.
+ */
 export function cleanLog(dir: string, view: CleanerView, config: CleanerConfig, now: number): CleanResult | null {
   assert(config.maxMapEntries >= 1, 'the offset map needs room for at least one key')
+  if (!cleaningDue(view, config, now)) return null
   const range = cleanableRange(view, config, now)
-  if (range.dirtyBytes === 0 || dirtyRatio(range) < (config.minCleanableDirtyRatio ?? 0)) return null
   const cleanable = view.segments.slice(0, range.cleanableCount)
   const map = buildOffsetMap(cleanable, range.firstDirtyOffset, range.firstUncleanableOffset, config.maxMapEntries)
   if (map.endOffset <= range.firstDirtyOffset) return null
@@ -140,10 +174,26 @@ export function cleanLog(dir: string, view: CleanerView, config: CleanerConfig, 
   }
   const facts = scanHeaderFacts(toClean)
   const deleteHorizon = now - config.deleteRetentionMs
-  for (const group of groupSegments(toClean, view, config.segmentBytes)) {
-    result.groups.push(cleanGroup(dir, group, { map, facts, deleteHorizon, result }))
+  const written: string[] = []
+  try {
+    for (const group of groupSegments(toClean, view, config.segmentBytes)) {
+      written.push(cleanedPathOf(dir, group[0]!.baseOffset))
+      result.groups.push(cleanGroup(dir, group, { map, facts, deleteHorizon, result }))
+    }
+  } catch (err) {
+    for (const path of written) rmSync(path, { force: true })
+    throw err
   }
   return result
+}
+
+/** Removes the `.cleaned` files of a pass whose output will not be swapped in. */
+export function discardCleaned(result: CleanResult): void {
+  for (const group of result.groups) rmSync(group.cleanedPath, { force: true })
+}
+
+function cleanedPathOf(dir: string, baseOffset: number): string {
+  return `${dir}/${filenamePrefixFromOffset(baseOffset)}.log${CLEANED_FILE_SUFFIX}`
 }
 
 interface OffsetMap {
@@ -239,7 +289,7 @@ interface PassState {
 function cleanGroup(dir: string, group: readonly CleanerSegment[], state: PassState): CleanedGroup {
   const { map, facts, deleteHorizon, result } = state
   const baseOffset = group[0]!.baseOffset
-  const cleanedPath = `${dir}/${filenamePrefixFromOffset(baseOffset)}.log${CLEANED_FILE_SUFFIX}`
+  const cleanedPath = cleanedPathOf(dir, baseOffset)
   const out = openSync(cleanedPath, 'w')
   let position = 0
   try {

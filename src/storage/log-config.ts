@@ -1,3 +1,5 @@
+import type { CompressionType } from './record-batch.ts'
+
 /**
  * Per-topic log settings as the storage engine sees them (Kafka's LogConfig subset), and the
  * shapes of append outcomes. Long.MAX / "never" values are Infinity here, never huge numbers.
@@ -31,6 +33,8 @@ export interface LogConfig {
   minCompactionLagMs?: number
   /** min.cleanable.dirty.ratio: the cleaner runs once dirty / cleanable bytes reaches it (default 0.5). */
   minCleanableDirtyRatio?: number
+  /** compression.type: produced batches in another codec are recompressed to this one (`producer`, the default: kept as sent). */
+  compressionType?: 'producer' | CompressionType
 }
 
 /** Kafka's topic-level defaults; Long.MAX "never" values are Infinity. */

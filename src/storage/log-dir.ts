@@ -21,6 +21,8 @@ export const LOCK_FILE = '.lock'
 export const RECOVERY_POINT_CHECKPOINT = 'recovery-point-offset-checkpoint'
 export const REPLICATION_CHECKPOINT = 'replication-offset-checkpoint'
 export const LOG_START_OFFSET_CHECKPOINT = 'log-start-offset-checkpoint'
+/** How far each compacted partition is cleaned (Kafka's LogCleanerManager file, same format). */
+export const CLEANER_OFFSET_CHECKPOINT = 'cleaner-offset-checkpoint'
 
 export interface LogDirLogger {
   warn(obj: object, msg: string): void
@@ -39,6 +41,8 @@ export interface StartupCheckpoints {
   recoveryPoint(topic: string, partition: number): number
   logStartOffset(topic: string, partition: number): number | undefined
   highWatermark(topic: string, partition: number): number | undefined
+  /** The cleaner-offset-checkpoint entry: compaction resumes there instead of recleaning the whole log. */
+  cleanerCheckpoint(topic: string, partition: number): number | undefined
 }
 
 export interface PartitionDirEntry {
@@ -128,11 +132,13 @@ export class LogDir {
     const recovery = this.readCheckpointMap(RECOVERY_POINT_CHECKPOINT)
     const logStart = this.readCheckpointMap(LOG_START_OFFSET_CHECKPOINT)
     const hw = this.readCheckpointMap(REPLICATION_CHECKPOINT)
+    const cleaned = this.readCheckpointMap(CLEANER_OFFSET_CHECKPOINT)
     return {
       cleanShutdown,
       recoveryPoint: (topic, partition) => recovery.get(key(topic, partition)) ?? 0,
       logStartOffset: (topic, partition) => logStart.get(key(topic, partition)),
       highWatermark: (topic, partition) => hw.get(key(topic, partition)),
+      cleanerCheckpoint: (topic, partition) => cleaned.get(key(topic, partition)),
     }
   }
 
@@ -147,10 +153,14 @@ export class LogDir {
     return map
   }
 
-  writeCheckpoints(c: { recoveryPoints?: readonly OffsetCheckpointEntry[]; highWatermarks?: readonly OffsetCheckpointEntry[]; logStartOffsets?: readonly OffsetCheckpointEntry[] }): void {
+  writeCheckpoints(c: {
+    recoveryPoints?: readonly OffsetCheckpointEntry[]; highWatermarks?: readonly OffsetCheckpointEntry[]
+    logStartOffsets?: readonly OffsetCheckpointEntry[]; cleanerOffsets?: readonly OffsetCheckpointEntry[]
+  }): void {
     if (c.recoveryPoints) writeOffsetCheckpoint(`${this.path}/${RECOVERY_POINT_CHECKPOINT}`, c.recoveryPoints)
     if (c.highWatermarks) writeOffsetCheckpoint(`${this.path}/${REPLICATION_CHECKPOINT}`, c.highWatermarks)
     if (c.logStartOffsets) writeOffsetCheckpoint(`${this.path}/${LOG_START_OFFSET_CHECKPOINT}`, c.logStartOffsets)
+    if (c.cleanerOffsets) writeOffsetCheckpoint(`${this.path}/${CLEANER_OFFSET_CHECKPOINT}`, c.cleanerOffsets)
   }
 
   /** Releases the lock; with `clean` (the default) writes the clean-shutdown marker first. */

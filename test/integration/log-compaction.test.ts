@@ -2,8 +2,10 @@
  * Log compaction against a real broker: kafkajs produces many values per key to a compacted
  * topic with small segments; the cleaner (run from the shard's retention timer) rewrites the
  * rolled segments, and a fetch from the beginning (@platformatic/kafka) yields the latest value
- * per key at its original offset, plus everything in the active segment. Keyless records are
- * refused with INVALID_RECORD, compressed or not.
+ * per key at its original offset, plus everything in the active segment. The pass runs on the
+ * process's piscina cleaner pool and its progress is kept in `cleaner-offset-checkpoint`, which
+ * survives restarts and drops deleted partitions. Keyless records are refused with
+ * INVALID_RECORD, compressed or not.
  */
 import t from 'tap'
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
@@ -15,6 +17,8 @@ import { Admin, Consumer, stringDeserializers } from '@platformatic/kafka'
 import { startBroker } from '../helpers/broker.ts'
 import { Broker } from '../../src/index.ts'
 import { decodeRecordBatches } from '../../src/storage/record-batch-reader.ts'
+import { readOffsetCheckpoint } from '../../src/storage/checkpoint-file.ts'
+import { CleanerPool } from '../../src/runtime/cleaner-pool.ts'
 
 const dataDir = mkdtempSync(join(tmpdir(), 'samsa-compaction-'))
 t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
@@ -50,6 +54,18 @@ async function readAll(topic: string): Promise<string[]> {
   } finally {
     await Promise.all([admin.close(), consumer.close()])
   }
+}
+
+/** The cleaner-offset-checkpoint entry of `topic`-0 in `dir`, if any. */
+function cleanerCheckpoint(dir: string, topic: string): number | undefined {
+  const read = readOffsetCheckpoint(join(dir, 'cleaner-offset-checkpoint'))
+  if ('error' in read) throw new Error(read.message)
+  return read.entries.find((e) => e.topic === topic && e.partition === 0)?.offset
+}
+
+async function until(what: () => boolean, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!what() && Date.now() < deadline) await sleep(50)
 }
 
 function latestPerKey(records: string[]): Map<string, string> {
@@ -104,6 +120,51 @@ t.test('a compacted topic read from the beginning yields the latest value per ke
 
   const [partition] = await admin.fetchTopicOffsets('compacted')
   t.equal(Number(partition!.high), 90, 'the log end did not move')
+
+  t.ok(CleanerPool.current()?.started, 'the pass ran on the piscina cleaner pool')
+  await until(() => cleanerCheckpoint(dataDir, 'compacted') !== undefined)
+  const cleanedTo = cleanerCheckpoint(dataDir, 'compacted')
+  t.ok(cleanedTo !== undefined && cleanedTo > 0 && cleanedTo <= 90, `cleaner-offset-checkpoint records the pass (compacted 0 ${cleanedTo})`)
+})
+
+t.test('cleaner-offset-checkpoint is read at start-up and loses the entry of a deleted partition', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'samsa-compaction-checkpoint-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  let b = await Broker.start({ config: { 'log.dirs': dir, 'log.retention.check.interval.ms': 200 } })
+  t.teardown(() => b.stop())
+  let k = new Kafka({ clientId: 'samsa-compaction-ckpt', brokers: [b.bootstrap], logLevel: logLevel.NOTHING })
+  const producer = k.producer()
+  await producer.connect()
+  let admin = k.admin()
+  await admin.connect()
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [{ topic: 'resumed', numPartitions: 1, configEntries: [
+      { name: 'cleanup.policy', value: 'compact' }, { name: 'segment.bytes', value: '2000' }, { name: 'min.cleanable.dirty.ratio', value: '0.01' },
+    ] }],
+  })
+  for (let i = 0; i < 30; i++) await producer.send({ topic: 'resumed', messages: [{ key: `key-${i % 3}`, value: 'x'.repeat(200) }] })
+  await until(() => cleanerCheckpoint(dir, 'resumed') !== undefined)
+  const cleanedTo = cleanerCheckpoint(dir, 'resumed')
+  t.ok(cleanedTo !== undefined && cleanedTo > 0, `cleaned to ${cleanedTo}`)
+  await producer.disconnect()
+  await admin.disconnect()
+  await b.stop()
+
+  // No retention check (and so no pass) can run in this incarnation: the entry it writes at stop
+  // can only come from what it read at start-up.
+  b = await Broker.start({ config: { 'log.dirs': dir, 'log.retention.check.interval.ms': 3_600_000 } })
+  await b.stop()
+  t.equal(cleanerCheckpoint(dir, 'resumed'), cleanedTo, 'the checkpoint survived a restart without a pass')
+
+  b = await Broker.start({ config: { 'log.dirs': dir, 'log.retention.check.interval.ms': 3_600_000 } })
+  k = new Kafka({ clientId: 'samsa-compaction-ckpt', brokers: [b.bootstrap], logLevel: logLevel.NOTHING })
+  admin = k.admin()
+  await admin.connect()
+  t.teardown(() => admin.disconnect())
+  await admin.deleteTopics({ topics: ['resumed'] })
+  await until(() => cleanerCheckpoint(dir, 'resumed') === undefined)
+  t.equal(cleanerCheckpoint(dir, 'resumed'), undefined, 'deleting the topic dropped its entry')
 })
 
 t.test('keyless records on a compacted topic are refused with INVALID_RECORD', async (t) => {

@@ -16,7 +16,7 @@ import { CHUNK_SLOTS, WatermarkTable, type Watermarks } from '../../../src/runti
 import { TOPIC_A, TOPIC_B, batch, specFor, tempDir, valuesOf } from './helpers.ts'
 
 const wm = (v: number, epoch = 0): Watermarks => ({
-  logStartOffset: v, highWatermark: v, lastStableOffset: v, logEndOffset: v, leaderEpoch: epoch, recoveryPoint: v,
+  logStartOffset: v, highWatermark: v, lastStableOffset: v, logEndOffset: v, leaderEpoch: epoch, recoveryPoint: v, cleanerCheckpoint: v,
 })
 
 t.test('watermark table: slots, growth, int64 range, reuse, repair after a dead writer', async (t) => {
@@ -25,7 +25,7 @@ t.test('watermark table: slots, growth, int64 range, reuse, repair after a dead 
   t.equal(table.size, CHUNK_SLOTS + 3)
   t.equal(table.chunk(slots.at(-1)!).chunkIndex, 1, 'grew by a second chunk')
   t.same(table.read(slots.at(-1)!), wm(CHUNK_SLOTS + 2))
-  const big = { logStartOffset: 2 ** 53 - 1, highWatermark: 2 ** 40 + 7, lastStableOffset: 2 ** 32, logEndOffset: 2 ** 32 - 1, leaderEpoch: -1, recoveryPoint: -(2 ** 40) }
+  const big = { logStartOffset: 2 ** 53 - 1, highWatermark: 2 ** 40 + 7, lastStableOffset: 2 ** 32, logEndOffset: 2 ** 32 - 1, leaderEpoch: -1, recoveryPoint: -(2 ** 40), cleanerCheckpoint: 2 ** 45 + 3 }
   table.reset(slots[5]!, big)
   t.same(table.read(slots[5]!), big, 'int64 values in the safe range and negatives survive')
   table.free(slots[5]!)
@@ -54,7 +54,7 @@ t.test('watermark table: readers never see a torn snapshot while another thread 
       let spin = 0
       for (let i = 1; i <= 100000; i++) {
         const v = i * 4294967291
-        w.publish(workerData.slot, { logStartOffset: v, highWatermark: v, lastStableOffset: v, logEndOffset: v, leaderEpoch: v, recoveryPoint: v })
+        w.publish(workerData.slot, { logStartOffset: v, highWatermark: v, lastStableOffset: v, logEndOffset: v, leaderEpoch: v, recoveryPoint: v, cleanerCheckpoint: v })
         for (let k = 0; k < 500; k++) spin += k // a real shard does work between publishes
       }
       parentPort.postMessage('done')
@@ -71,7 +71,7 @@ t.test('watermark table: readers never see a torn snapshot while another thread 
     reads++
     const v = w.logStartOffset
     if (v !== last) distinct++
-    if (w.highWatermark !== v || w.lastStableOffset !== v || w.logEndOffset !== v || w.leaderEpoch !== v || w.recoveryPoint !== v) torn++
+    if (w.highWatermark !== v || w.lastStableOffset !== v || w.logEndOffset !== v || w.leaderEpoch !== v || w.recoveryPoint !== v || w.cleanerCheckpoint !== v) torn++
     if (v < last) backwards++
     last = v
     if (reads % 1000 === 0) await new Promise((resolve) => setImmediate(resolve))
