@@ -11,10 +11,21 @@
  *   connection. When either limit is reached, or a dispatcher asks to hold reads (a full actor
  *   mailbox), or responses wait unsent because the client does not read them, the socket is
  *   paused — requests are delayed, never dropped.
- * - Each frame is copied once, out of Node's pooled socket chunks into a Buffer with its own
- *   ArrayBuffer, which the broker owns and may transfer to a shard worker.
+ * - Each frame lands in a Buffer with its own ArrayBuffer, which the broker owns and may transfer
+ *   to a shard worker. Reads go straight into it (see "Reading" below), so a large frame is not
+ *   copied at all in user space; the start of each frame, and small frames, are copied once out
+ *   of a staging buffer shared by the thread's connections.
+ *
+ * Reading: the socket is re-wrapped with Node's `onread` option (its user-buffer read path), so
+ * no per-read ArrayBuffer is allocated — at produce rates those 64 KiB chunks were most of the
+ * network thread's GC work. After each read, `#nextReadTarget` names where the next read lands:
+ * the unfilled tail of the frame being assembled when at least DIRECT_READ_MIN bytes of it are
+ * missing and nothing is stashed (the read is bounded by the tail, so it can never swallow the
+ * next frame), else the staging buffer. Invariant: after every read callback the staging buffer
+ * holds no live bytes — whatever cannot be framed yet is copied into the stash — so it can be
+ * handed out again whole, to this or any other connection.
  */
-import type { Socket } from 'node:net'
+import { Socket } from 'node:net'
 import type { Logger } from '../lib/logger.ts'
 import { assert } from '../lib/assert.ts'
 import type { RequestMemoryPool } from './memory-pool.ts'
@@ -53,6 +64,33 @@ interface Pending {
 
 let nextConnectionId = 1
 
+/**
+ * The staging buffer for reads that are not a large frame's tail (Node's own read size), shared
+ * by every connection on this thread: libuv calls each read's callback right after that read,
+ * and a callback leaves no live bytes in it (see "Reading" above), so reads of different sockets
+ * never overlap in it — and idle connections cost no read memory.
+ */
+const STAGING_BYTES = 64 * 1024
+const sharedStaging = Buffer.allocUnsafeSlow(STAGING_BYTES)
+/** A frame tail at least this long is read into directly; a shorter one comes through staging (one read may then carry several frames). */
+const DIRECT_READ_MIN = 64 * 1024
+
+/**
+ * Moves an accepted socket's handle into a new Socket that reads into user buffers (`onread`).
+ * Node offers `onread` only for sockets it constructs, so the handle of the server's socket
+ * (accepted with pauseOnConnect: nothing was read yet) is adopted and the original socket is
+ * destroyed without closing the handle. Returns null when the socket does not expose a
+ * libuv stream handle (then the ordinary 'data' path is used).
+ */
+function adoptWithUserBuffer(socket: Socket, buffer: () => Uint8Array, callback: (nread: number, buf: Uint8Array) => boolean): Socket | null {
+  const raw = socket as unknown as { _handle: { readStart?: unknown } | null }
+  const handle = raw._handle
+  if (handle === null || typeof handle !== 'object' || typeof handle.readStart !== 'function' || socket.destroyed) return null
+  raw._handle = null
+  socket.destroy() // no handle: only emits 'close' and gives the server its connection count back
+  return new Socket({ handle, readable: true, writable: true, onread: { buffer, callback } } as ConstructorParameters<typeof Socket>[0])
+}
+
 export class Connection implements ConnectionInfo {
   readonly id = nextConnectionId++
   readonly listenerName: string
@@ -78,11 +116,20 @@ export class Connection implements ConnectionInfo {
   #awaitingDrain = false
   /** True while a chunk is being framed: a response settling synchronously must not start framing later bytes first. */
   #consuming = false
+  /** User-buffer reads: the (shared) staging buffer, and the view handed out for the next read (staging, or a frame's tail). */
+  readonly #staging = sharedStaging
+  #readTarget: Buffer = sharedStaging
+  /** False when the socket could not be adopted for user-buffer reads (chunks then arrive as 'data', owned by us). */
+  readonly #userBuffer: boolean
 
+  /** `socket` should come from a server with pauseOnConnect (it is re-wrapped for user-buffer reads); use `socket` getter after. */
   constructor(socket: Socket, listenerName: string, dispatcher: FrameDispatcher, pool: RequestMemoryPool, limits: ConnectionLimits, log: Logger) {
-    this.#socket = socket
     this.listenerName = listenerName
     this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`
+    const adopted = adoptWithUserBuffer(socket, () => this.#nextReadTarget(), (n, buf) => this.#onRead(n, buf))
+    this.#userBuffer = adopted !== null
+    socket = adopted ?? socket
+    this.#socket = socket
     this.#dispatcher = dispatcher
     this.#pool = pool
     this.#limits = limits
@@ -91,9 +138,17 @@ export class Connection implements ConnectionInfo {
     if (Number.isFinite(limits.idleTimeoutMs)) {
       socket.setTimeout(limits.idleTimeoutMs, () => this.close('idle for connections.max.idle.ms'))
     }
-    socket.on('data', (chunk) => this.#onData(chunk))
+    if (!this.#userBuffer) {
+      socket.on('data', (chunk: Buffer) => this.#onData(chunk))
+      socket.resume() // accepted paused (pauseOnConnect)
+    }
     socket.on('error', (err) => this.#log.debug({ conn: this.id, err: err.message }, 'socket error'))
     socket.on('close', () => this.#onClosed())
+  }
+
+  /** The socket this connection reads and writes (not the accepted one when it was re-wrapped). */
+  get socket(): Socket {
+    return this.#socket
   }
 
   get closed(): boolean {
@@ -148,11 +203,52 @@ export class Connection implements ConnectionInfo {
   #onData(chunk: Buffer): void {
     if (this.#closed) return
     if (this.#stash.length > 0 || this.#readsBlocked() || this.#consuming) {
-      this.#stash.push(chunk)
+      this.#stash.push(this.#own(chunk))
       this.#socket.pause()
       return
     }
     this.#consume(chunk)
+  }
+
+  /** Bytes kept past this callback: a staging-buffer view must be copied (staging is reused), a 'data' chunk is ours already. */
+  #own(bytes: Buffer): Buffer {
+    return this.#userBuffer && bytes.buffer === this.#staging.buffer ? Buffer.from(bytes) : bytes
+  }
+
+  /** User-buffer read callback: `nread` bytes landed at the start of `#readTarget`. */
+  #onRead(nread: number, _buf: Uint8Array): boolean {
+    if (this.#closed) return false
+    const target = this.#readTarget
+    if (target.buffer === this.#staging.buffer) {
+      this.#onData(this.#staging.subarray(0, nread))
+      return true
+    }
+    // A direct read into the tail of the frame being filled (chosen only while nothing was stashed).
+    const frame = this.#frame
+    assert(frame !== null && target.buffer === frame.buffer && target.byteOffset === frame.byteOffset + this.#frameFilled, 'direct read target is the current frame tail')
+    this.#frameFilled += nread
+    if (this.#frameFilled === frame.length) {
+      this.#frame = null
+      this.#consuming = true
+      try {
+        this.#dispatchFrame(frame)
+      } finally {
+        this.#consuming = false
+      }
+      if (this.#stash.length > 0 || this.#readsBlocked()) this.#updateFlow()
+    }
+    return true
+  }
+
+  /** Called by Node after each read: where the next one lands. */
+  #nextReadTarget(): Buffer {
+    const frame = this.#frame
+    if (frame !== null && !this.#closed && this.#stash.length === 0 && frame.length - this.#frameFilled >= DIRECT_READ_MIN) {
+      this.#readTarget = frame.subarray(this.#frameFilled)
+    } else {
+      this.#readTarget = this.#staging
+    }
+    return this.#readTarget
   }
 
   /** Frames as much of `chunk` as limits allow; the rest goes back to the stash. */
@@ -207,7 +303,7 @@ export class Connection implements ConnectionInfo {
         this.#frame = null
         this.#dispatchFrame(frame)
         if (this.#readsBlocked() && at < chunk.length) {
-          this.#stash.unshift(chunk.subarray(at))
+          this.#stash.unshift(this.#own(chunk.subarray(at)))
           this.#socket.pause()
           return
         }

@@ -34,7 +34,8 @@ export class KafkaServer {
   async bind(listeners: readonly ListenerConfig[]): Promise<BoundListener[]> {
     const bound: BoundListener[] = []
     for (const listener of listeners) {
-      const server = createServer({ noDelay: true }, (socket) => this.#accept(listener, socket))
+      // Paused: a Connection re-wraps the accepted socket for user-buffer reads before anything is read.
+      const server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.#accept(listener, socket))
       server.on('error', (err) => this.#log.error({ err, listener: listener.name }, 'listener error'))
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject)
@@ -60,12 +61,14 @@ export class KafkaServer {
       socket.destroy()
       return
     }
-    this.#sockets.add(socket)
     const conn = new Connection(socket, listener.name, this.#dispatcher, this.#pool, this.#limits, this.#log)
+    const live = conn.socket // the re-wrapped socket; the accepted one is already destroyed
+    if (live.destroyed) return
+    this.#sockets.add(live)
     this.#connections.add(conn)
-    socket.on('close', () => {
+    live.on('close', () => {
       this.#connections.delete(conn)
-      this.#sockets.delete(socket)
+      this.#sockets.delete(live)
     })
   }
 

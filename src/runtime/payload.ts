@@ -2,7 +2,8 @@
  * How produce payloads cross to a shard worker within the copy budget (≤ 1 copy in the broker).
  *
  * The network layer frames each request into a broker-owned Buffer with its own ArrayBuffer —
- * that is the one copy. The items' records are subarrays of it. Here:
+ * that is the one copy (for a large frame only its first ≤ 64 KiB; socket reads land in the
+ * rest directly, see src/kafka/connection.ts). The items' records are subarrays of it. Here:
  *  - 'transfer': the ArrayBuffer(s) behind the records are transferred (moved, zero copies); the
  *    worker gets (buffer index, offset, length) per item. The caller's Buffers are detached after.
  *  - 'copy': only the items' slices are copied into one fresh ArrayBuffer, which is transferred.
