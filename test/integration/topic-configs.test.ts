@@ -301,7 +301,10 @@ t.test('compression.type recompresses produced batches to the topic codec; produ
   const a = k.admin()
   await a.connect()
   t.teardown(() => a.disconnect())
-  const topics = { 'to-gzip': 'gzip', 'to-zstd': 'zstd', 'to-lz4': 'lz4', 'to-none': 'uncompressed', 'as-sent': 'producer' }
+  const topics = {
+    'to-gzip': 'gzip', 'to-zstd': 'zstd', 'to-lz4': 'lz4', 'to-none': 'uncompressed', 'as-sent': 'producer',
+    'lz4-to-zstd': 'zstd', 'zstd-to-gzip': 'gzip', 'to-snappy': 'snappy',
+  }
   await a.createTopics({
     waitForLeaders: true,
     topics: Object.entries(topics).map(([topic, value]) => ({ topic, numPartitions: 1, configEntries: [{ name: 'compression.type', value }] })),
@@ -332,8 +335,22 @@ t.test('compression.type recompresses produced batches to the topic codec; produ
     const stored = storedBatches(join(dir, 'to-lz4-0'))
     t.ok(stored.length >= 1 && stored.every((x) => x.codec === 'lz4' && x.crcOk), 'snappy from kcat is stored lz4')
     t.same(stored.flatMap((x) => x.values), values, 'and decodes to the same records')
+    // Every codec librdkafka writes is read by the broker; and the snappy the broker writes is read by librdkafka.
+    for (const [topic, codec, stored] of [['lz4-to-zstd', 'lz4', 'zstd'], ['zstd-to-gzip', 'zstd', 'gzip']] as const) {
+      const rr = await runProcess('kcat', ['-P', '-b', b.bootstrap, '-t', topic, '-z', codec, '-X', 'linger.ms=50'], { input })
+      t.equal(rr.code, 0, `kcat -z ${codec} produced (${rr.stderr})`)
+      const got = storedBatches(join(dir, `${topic}-0`))
+      t.ok(got.length >= 1 && got.every((x) => x.codec === stored && x.crcOk), `${codec} from kcat is stored ${stored}`)
+      t.same(got.flatMap((x) => x.values), values, 'and decodes to the same records')
+    }
+    await p.send({ topic: 'to-snappy', messages, compression: CompressionTypes.None })
+    const read = await runProcess('kcat', ['-C', '-b', b.bootstrap, '-t', 'to-snappy', '-o', 'beginning', '-e', '-X', 'check.crcs=true', '-f', '%s\n'])
+    t.equal(read.code, 0, `kcat consumed (${read.stderr})`)
+    t.same(read.stdout.trim().split('\n'), values, 'the snappy batch the broker wrote is read back by librdkafka')
+    const file = readFileSync(join(dir, 'to-snappy-0', '00000000000000000000.log'))
+    t.equal(compressionOf(file, 0), 'snappy', 'and it is stored snappy')
   } else {
-    t.comment('kcat not installed: the snappy → lz4 case is skipped')
+    t.comment('kcat not installed: the librdkafka codec cases are skipped')
   }
 
   const c = await raw(t, b)
