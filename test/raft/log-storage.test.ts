@@ -3,7 +3,7 @@
  * term and vote; torn tails are cut; conflicting suffixes are truncated; snapshots install and
  * compact. Also the storage engine's truncation that this needs (PartitionLog.truncateTo).
  */
-import { appendFileSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
@@ -11,9 +11,10 @@ import type { Test } from 'tap'
 import { FileHandleCache } from '../../src/storage/file-handles.ts'
 import { DEFAULT_LOG_CONFIG, PartitionLog } from '../../src/storage/partition-log.ts'
 import { buildRecordBatch } from '../../src/storage/record-batch-builder.ts'
+import { decodeRecordBatches } from '../../src/storage/record-batch-reader.ts'
 import { MemoryStorage } from '../../src/raft/storage.ts'
 import { LogStorage } from '../../src/raft/storage/log-storage.ts'
-import { writeSnapshotFile } from '../../src/raft/storage/snapshot-file.ts'
+import { readSnapshotFile, writeSnapshotFile } from '../../src/raft/storage/snapshot-file.ts'
 import type { Entry } from '../../src/raft/types.ts'
 import { Prng } from './sim/prng.ts'
 
@@ -236,4 +237,25 @@ t.test('a damaged newest checkpoint is ignored in favour of the previous state',
   const r = open()
   t.same([r.snapshot().meta.index, Buffer.from(r.snapshot().data).toString(), r.lastIndex()], [3, 'good', 6], 'the intact older snapshot and the log are used')
   t.notOk(readdirSync(dir).includes(name), 'the damaged checkpoint was deleted')
+})
+
+t.test('snapshot files use Kafka\'s control record types (header 3, footer 4); files from older builds (4, 5) still read', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'samsa-snapfile-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const snap = { meta: { index: 10, term: 2, voters: [1, 2, 3] }, data: new Uint8Array([7, 8, 9]) }
+  const name = writeSnapshotFile(dir, snap, false, 0)
+  const batches = decodeRecordBatches(readFileSync(join(dir, name)))
+  t.same([batches[0]!.isControl, batches[0]!.records[0]!.key!.readInt16BE(2)], [true, 3], 'SNAPSHOT_HEADER')
+  t.same([batches.at(-1)!.isControl, batches.at(-1)!.records[0]!.key!.readInt16BE(2)], [true, 4], 'SNAPSHOT_FOOTER')
+  t.same(readSnapshotFile(dir, name)?.meta, snap.meta)
+  // An older build's file: the same batches with keys 4 and 5.
+  const legacy = batches.map((b, i) => buildRecordBatch({
+    records: b.records.map((r) => ({ key: r.key === null ? null : Buffer.from([0, 0, 0, i === 0 ? 4 : 5]), value: r.value })),
+    baseOffset: b.baseOffset, partitionLeaderEpoch: b.partitionLeaderEpoch, isControl: b.isControl, timestamp: 0,
+  }))
+  writeFileSync(join(dir, name), Buffer.concat(legacy))
+  t.same(readSnapshotFile(dir, name)?.meta, snap.meta, 'a legacy file reads')
+  const mixed = [legacy[0]!, ...batches.slice(1).map((b) => buildRecordBatch({ records: b.records.map((r) => ({ key: r.key, value: r.value })), baseOffset: b.baseOffset, partitionLeaderEpoch: b.partitionLeaderEpoch, isControl: b.isControl, timestamp: 0 }))]
+  writeFileSync(join(dir, name), Buffer.concat(mixed))
+  t.equal(readSnapshotFile(dir, name), null, 'a legacy header with a new footer is not a snapshot')
 })

@@ -4,10 +4,12 @@
  * term of its last entry.
  *
  * The file is a sequence of RecordBatches (offsets 0.., epoch = the term), CRC-checked on read:
- *   1. a control batch with a SnapshotHeader key (version 0, type 4) whose value is our JSON
+ *   1. a control batch with a SnapshotHeader key (version 0, type 3) whose value is our JSON
  *      header {version, index, term, voters, bytes, chunks};
  *   2. data batches, one record each, holding the state-machine image in chunks of ≤ 1 MiB;
- *   3. a control batch with a SnapshotFooter key (version 0, type 5), empty value.
+ *   3. a control batch with a SnapshotFooter key (version 0, type 4), empty value.
+ * (Kafka's ControlRecordType numbers. Builds before 2026-11-26 wrote types 4 and 5; such files
+ * are still read, as a pair.)
  * It is written to `<name>.tmp` (removed by the log loader if a crash leaves it), fsynced and
  * renamed, so a checkpoint that exists is complete; the footer and CRCs catch anything else.
  */
@@ -20,8 +22,10 @@ import { LOG_OVERHEAD, batchSizeOf, isCrcValid } from '../../storage/record-batc
 import type { NodeId, Snapshot } from '../types.ts'
 import { snapshotEndOffset } from './offsets.ts'
 
-const HEADER_KEY = Buffer.from([0, 0, 0, 4])
-const FOOTER_KEY = Buffer.from([0, 0, 0, 5])
+const HEADER_KEY = Buffer.from([0, 0, 0, 3])
+const FOOTER_KEY = Buffer.from([0, 0, 0, 4])
+const LEGACY_HEADER_KEY = Buffer.from([0, 0, 0, 4])
+const LEGACY_FOOTER_KEY = Buffer.from([0, 0, 0, 5])
 const CHUNK_BYTES = 1 << 20
 const NAME = /^(\d{20})-(\d{10})\.checkpoint$/
 
@@ -64,7 +68,9 @@ export function readSnapshotFile(dir: string, name: string): Snapshot | null {
   const first = values[0]
   const last = values.at(-1)
   if (first === undefined || last === undefined || values.length < 2 || !first.control || !last.control) return null
-  if (!first.key?.equals(HEADER_KEY) || !last.key?.equals(FOOTER_KEY) || first.value === null) return null
+  const keysMatch = (first.key?.equals(HEADER_KEY) === true && last.key?.equals(FOOTER_KEY) === true) ||
+    (first.key?.equals(LEGACY_HEADER_KEY) === true && last.key?.equals(LEGACY_FOOTER_KEY) === true)
+  if (!keysMatch || first.value === null) return null
   let h: { version: number; index: number; term: number; voters: NodeId[]; bytes: number; chunks: number }
   try {
     h = JSON.parse(first.value.toString('utf8')) as typeof h
