@@ -52,6 +52,7 @@ port.on('message', (m: ToWorker) => {
     case 'read': void host.readIndex().then((v) => reply(m.req, v)); break
     case 'status': reply(m.req, host.status()); break
     case 'transfer': reply(m.req, host.transferLeader(m.to)); break
+    case 'membership': void host.changeMembership(m.change).then((v) => reply(m.req, v)); break
     case 'campaign': host.campaign(); reply(m.req, null); break
     case 'compact': host.compact(m.index, m.data); reply(m.req, null); break
     case 'lag': {

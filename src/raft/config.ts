@@ -17,7 +17,12 @@ export interface Random {
 
 export interface RaftConfig {
   readonly id: NodeId
-  /** The static voter set, including `id`. Ignored when storage holds a snapshot (its voters win). */
+  /**
+   * The bootstrap voter set (the configuration before any config entry). Ignored when storage
+   * holds a snapshot (its voters win); config entries in the log override both. A node added
+   * later may start with the bootstrap set or an empty one: it learns its configuration from
+   * the log the leader sends it.
+   */
   readonly voters: readonly NodeId[]
   readonly storage: RaftStorage
   readonly random: Random

@@ -43,8 +43,8 @@ export function handleSnapshot(r: Raft, m: SnapshotMessage): void {
     // We already hold the snapshot's last entry, hence (log matching) all before it.
     log.commitTo(meta.index)
   } else {
+    // Replaces the log, and with it the configuration (the snapshot's voters).
     log.restore(m.snapshot)
-    r.voters = meta.voters
   }
   r.send({ type: 'appendResp', to: m.from, reject: false, index: log.committed, hintIndex: 0, hintTerm: 0 })
 }

@@ -5,6 +5,8 @@ export { RaftNode } from './raft-node.ts'
 export type { Ready, Status } from './raft-node.ts'
 export type { RaftConfig, Random } from './config.ts'
 export { MemoryStorage } from './storage.ts'
+export { decodeConfigEntry, encodeConfigEntry } from './membership.ts'
+export type { ConfChange, ConfChangeType, ConfigEntryData } from './membership.ts'
 export type { InitialState, RaftStorage } from './storage.ts'
 export { entrySize, isRefusal } from './types.ts'
 export type {

@@ -13,6 +13,7 @@
  */
 import { assert } from '../lib/assert.ts'
 import type { RaftConfig } from './config.ts'
+import type { ConfChange } from './membership.ts'
 import { Raft } from './raft.ts'
 import type {
   Entry, HardState, LogIndex, Message, NodeId, ProposalOutcome, ProposeResult, ReadState, Refusal, Role,
@@ -42,6 +43,7 @@ export interface Status {
   readonly applied: LogIndex
   readonly firstIndex: LogIndex
   readonly lastIndex: LogIndex
+  /** The configuration in force: the latest config entry in this node's log, committed or not. */
   readonly voters: readonly NodeId[]
 }
 
@@ -71,6 +73,27 @@ export class RaftNode {
   /** Appends `data` if we lead; the outcome arrives later in Ready.proposalOutcomes. */
   propose(data: Uint8Array): ProposeResult {
     return this.#raft.propose(data)
+  }
+
+  /**
+   * Adds or removes one voter (thesis §4.1–4.3). Returns `{ index, term }` of the config entry
+   * if accepted (its outcome arrives in Ready.proposalOutcomes like a proposal's), or a refusal:
+   * 'not_leader' (with the known leader), 'transferring', 'change_pending' (the previous change
+   * is uncommitted), 'term_not_committed' (this leader has not committed an entry of its term
+   * yet: retry shortly), 'no_op_change', 'last_voter' or 'overloaded'. An added node must run
+   * (with any voter list, e.g. the bootstrap one or none): it learns the log and its
+   * configuration from the leader.
+   */
+  proposeConfChange(cc: ConfChange): ProposeResult {
+    return this.#raft.proposeConfChange(cc)
+  }
+
+  /**
+   * The voter set in force at `index`, for a snapshot taken there (index ≥ the log's first
+   * index - 1, i.e. not compacted away). The application passes it to createSnapshot.
+   */
+  votersAt(index: LogIndex): readonly NodeId[] {
+    return this.#raft.log.config.votersAt(index)
   }
 
   /** Starts a linearizable read; the answer arrives as a ReadState carrying `context` (unique per request). */
@@ -148,6 +171,10 @@ export class RaftNode {
     if (lastEntry) log.stableTo(lastEntry.index, lastEntry.term)
     const lastApplied = rd.committedEntries.at(-1)
     if (lastApplied) log.appliedTo(lastApplied.index)
+    // Config entries the caller compacted into a snapshot are folded into the tracker's base.
+    // Not beyond: the application may still snapshot at any index ≥ storage's first index - 1
+    // (so not the log's, which a snapshot received but not yet persisted moves ahead).
+    log.config.compact(log.storage.firstIndex() - 1)
     this.#inProgress = null
   }
 

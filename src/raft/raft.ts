@@ -6,14 +6,19 @@
  *
  * Invariants:
  *   - term never decreases; vote is reset exactly when term changes.
- *   - role === 'leader' ⇒ lead === id and progress has an entry per voter.
+ *   - role === 'leader' ⇒ lead === id and progress has an entry per voter, plus one for
+ *     ourselves (a leader whose latest configuration removed it keeps leading, without
+ *     counting itself, until that entry commits; then it steps down).
  *   - a node votes at most once per term (vote is persisted before the reply is sent).
+ *   - voters is the latest configuration in the log (membership.ts), committed or not.
  */
 import { assert } from '../lib/assert.ts'
 import { resolveConfig } from './config.ts'
 import type { RaftConfig, ResolvedConfig } from './config.ts'
 import { handleAppend, handleHeartbeat, handleSnapshot } from './follower.ts'
 import { RaftLog } from './log.ts'
+import { applyChange, encodeConfigEntry } from './membership.ts'
+import type { ConfChange } from './membership.ts'
 import { Progress } from './progress.ts'
 import { hasQuorum, voteResult } from './quorum.ts'
 import { ReadIndexQueue } from './read-index.ts'
@@ -35,7 +40,6 @@ type CampaignKind = 'preElection' | 'election' | 'transfer'
 export class Raft {
   readonly id: NodeId
   readonly cfg: ResolvedConfig
-  voters: readonly NodeId[]
   term: Term = 0
   vote: NodeId = 0
   lead: NodeId = 0
@@ -63,11 +67,15 @@ export class Raft {
     this.cfg = resolveConfig(config)
     this.id = this.cfg.id
     const init = this.cfg.storage.initialState()
-    this.voters = init.voters ?? this.cfg.voters
-    this.log = new RaftLog(this.cfg.storage, init.hardState.commit)
+    this.log = new RaftLog(this.cfg.storage, init.hardState.commit, init.voters ?? this.cfg.voters)
     this.term = init.hardState.term
     this.vote = init.hardState.vote
     this.becomeFollower(this.term, 0)
+  }
+
+  /** The voter set in force: the latest configuration in our log, committed or not (§4.1 of the thesis). */
+  get voters(): readonly NodeId[] {
+    return this.log.config.voters
   }
 
   // ---- outgoing -----------------------------------------------------------
@@ -124,7 +132,9 @@ export class Raft {
     this.lead = this.id
     this.role = 'leader'
     const last = this.log.lastIndex()
-    for (const v of this.voters) {
+    // Our own progress always exists (appendEntries counts our ack through it), even in the
+    // thesis' corner where we were elected while our latest configuration excludes us.
+    for (const v of [this.id, ...this.voters.filter((v) => v !== this.id)]) {
       const pr = new Progress(last + 1, this.cfg.maxInflightMessages)
       if (v === this.id) {
         pr.match = last
@@ -139,8 +149,17 @@ export class Raft {
     bcastAppend(this)
   }
 
+  /**
+   * May we campaign? Voters may. A node outside its latest configuration never campaigns, with
+   * the thesis' exception (§4.2.2): while the entry that removed us is not known to be committed,
+   * our vote may still be needed to elect someone who can commit it (e.g. the leader removed
+   * us, reached only us and crashed), so we may stand — without counting our own vote — and
+   * step down as soon as it commits (maybeStepDownRemoved).
+   */
   isPromotable(): boolean {
-    return this.voters.includes(this.id)
+    if (this.voters.includes(this.id)) return true
+    const c = this.log.config
+    return c.lastChangeIndex > this.log.committed && c.votersAt(c.lastChangeIndex - 1).includes(this.id)
   }
 
   campaign(kind: CampaignKind): void {
@@ -184,6 +203,7 @@ export class Raft {
   }
 
   private tickElection(): void {
+    // Non-voters still count elapsed ticks: leader stickiness (inLease) reads them.
     this.electionElapsed++
     if (this.isPromotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0
@@ -220,7 +240,11 @@ export class Raft {
   // ---- input --------------------------------------------------------------
 
   step(m: Message): void {
-    if (m.to !== this.id || !this.voters.includes(m.from)) return
+    // Messages from nodes outside our configuration are processed too (thesis §4.1: a server
+    // that has not yet seen a change must still follow a leader, or vote for a candidate, of
+    // the new configuration). A leader ignores replies from nodes it has no progress for, and
+    // removed nodes that campaign are kept out by pre-vote and leader stickiness (§4.2.3).
+    if (m.to !== this.id || m.from === this.id || m.from === 0) return
     if (m.term > this.term) {
       if (!this.stepHigherTerm(m)) return
     } else if (m.term < this.term) {
@@ -286,14 +310,28 @@ export class Raft {
     switch (m.type) {
       case 'appendResp':
         handleAppendResponse(this, pr, m)
-        return
+        break
       case 'heartbeatResp':
         handleHeartbeatResponse(this, pr, m)
-        return
+        break
       case 'readIndex':
         handleReadIndex(this, m.context, m.from)
-        return
+        break
     }
+    this.maybeStepDownRemoved()
+  }
+
+  /**
+   * A leader outside its configuration steps down once the entry that removed it is committed
+   * (thesis §4.2.2). Until then it keeps replicating, but counts neither its own ack for
+   * commitment nor itself for check-quorum and read-index (quorum.ts over `voters`). The
+   * broadcast of the new commit index has already gone out (handleAppendResponse), so the
+   * remaining voters learn it; one of them times out and is elected.
+   */
+  maybeStepDownRemoved(): void {
+    if (this.role !== 'leader' || this.voters.includes(this.id)) return
+    if (this.log.committed < this.log.config.lastChangeIndex) return
+    this.becomeFollower(this.term, 0)
   }
 
   private stepFollower(m: Message): void {
@@ -349,6 +387,55 @@ export class Raft {
     return { index: e.index, term: e.term }
   }
 
+  /**
+   * Appends a config entry that adds or removes one voter (thesis §4.1–4.3). Refused while:
+   * we do not lead; a transfer is under way; the previous change is uncommitted (one at a
+   * time); we have not committed an entry of our own term (the single-server bug's fix: only
+   * then is every older change committed and known to us); the change is a no-op; it would
+   * leave no voter. The new configuration takes effect here, on append: progress is created
+   * for an added voter (which then receives the log or a snapshot) and dropped for a removed
+   * one, and quorums count the new set from now on.
+   */
+  proposeConfChange(cc: ConfChange): ProposeResult {
+    assert(Number.isInteger(cc.node) && cc.node > 0, `conf change node ${cc.node} is not a node id`)
+    if (this.role !== 'leader') return { error: 'not_leader', leaderId: this.lead }
+    if (this.leadTransferee !== 0) return { error: 'transferring', leaderId: this.id }
+    if (this.log.config.lastChangeIndex > this.log.committed) return { error: 'change_pending', leaderId: this.id }
+    if (this.log.term(this.log.committed) !== this.term) return { error: 'term_not_committed', leaderId: this.id }
+    const isVoter = this.voters.includes(cc.node)
+    if (isVoter === (cc.type === 'addVoter')) return { error: 'no_op_change', leaderId: this.id }
+    const voters = applyChange(this.voters, cc)
+    if (voters.length === 0) return { error: 'last_voter', leaderId: this.id }
+    if (this.log.lastIndex() - this.log.committed >= this.cfg.maxUncommittedEntries) {
+      return { error: 'overloaded', leaderId: this.id }
+    }
+    const data = encodeConfigEntry({ change: cc, voters })
+    const e: Entry = appendEntries(this, [{ index: 0, term: 0, kind: 'config', data }])
+    assert(this.voters.length === voters.length, 'the appended configuration is in force at once')
+    this.pendingProposals.push({ index: e.index, term: e.term })
+    bcastAppend(this, false)
+    this.maybeStepDownRemoved()
+    return { index: e.index, term: e.term }
+  }
+
+  /** Leader: progress for every voter in the configuration (and ourselves), none for others. */
+  syncProgress(): void {
+    const voters = this.voters
+    for (const v of voters) {
+      if (this.progress.has(v)) continue
+      // Start probing at the config entry itself: a caught-up node matches just below it, a new
+      // one rejects and the hints walk next back (or down to a snapshot).
+      const pr = new Progress(this.log.lastIndex(), this.cfg.maxInflightMessages)
+      // Counts as heard from, so check-quorum does not depose us before it could answer.
+      pr.recentActive = true
+      this.progress.set(v, pr)
+    }
+    for (const v of [...this.progress.keys()]) {
+      if (v !== this.id && !voters.includes(v)) this.progress.delete(v)
+    }
+    if (this.leadTransferee !== 0 && !voters.includes(this.leadTransferee)) this.leadTransferee = 0
+  }
+
   readIndex(context: string): Refusal | null {
     if (this.role === 'leader') {
       return handleReadIndex(this, context, this.id) ? null : { error: 'overloaded', leaderId: this.id }
@@ -360,7 +447,7 @@ export class Raft {
 
   transferLeader(to: NodeId): Refusal | null {
     if (this.role !== 'leader') return { error: 'not_leader', leaderId: this.lead }
-    assert(this.voters.includes(to), `transfer target ${to} is not a voter`)
+    if (!this.voters.includes(to)) return { error: 'not_voter', leaderId: this.id }
     if (to === this.id || to === this.leadTransferee) return null
     this.leadTransferee = to
     // The transfer must finish within an election timeout (tickLeader aborts it).

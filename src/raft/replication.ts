@@ -15,6 +15,8 @@ export function appendEntries(r: Raft, ents: readonly Entry[]): Entry {
   let index = r.log.lastIndex()
   const stamped = ents.map((e) => ({ ...e, index: ++index, term: r.term }))
   r.log.append(stamped)
+  // A config entry is in force once appended: track exactly its voters before counting acks.
+  if (stamped.some((e) => e.kind === 'config')) r.syncProgress()
   r.progress.get(r.id)!.maybeUpdate(r.log.lastIndex())
   // A single-voter group commits as soon as the leader has the entry.
   maybeCommit(r)
@@ -26,6 +28,7 @@ export function appendEntries(r: Raft, ents: readonly Entry[]): Entry {
  * the entry there is from its current term; older entries commit with it.
  */
 export function maybeCommit(r: Raft): boolean {
+  // Over the current configuration: a leader that removed itself does not count its own log.
   const index = committedIndex(r.voters, (v) => r.progress.get(v)?.match ?? 0)
   if (index <= r.log.committed || r.log.term(index) !== r.term) return false
   r.log.commitTo(index)

@@ -16,9 +16,11 @@ export type LogIndex = number
 
 /**
  * 'data' carries a caller payload; 'noop' is the empty entry a new leader
- * appends in its own term so that it can commit (Raft §5.4.2, §8).
+ * appends in its own term so that it can commit (Raft §5.4.2, §8); 'config'
+ * adds or removes one voter (membership.ts: its data is the change and the
+ * resulting voter set, and it takes effect as soon as it is in a log).
  */
-export type EntryKind = 'data' | 'noop'
+export type EntryKind = 'data' | 'noop' | 'config'
 
 export interface Entry {
   readonly index: LogIndex
@@ -172,8 +174,16 @@ export type Message =
 
 export type MessageType = Message['type']
 
-/** Why a request was refused. Operating conditions, returned as values. */
-export type RefusalReason = 'not_leader' | 'transferring' | 'overloaded' | 'no_leader'
+/**
+ * Why a request was refused. Operating conditions, returned as values. The last five are for
+ * membership changes: 'change_pending' (the previous change is not committed yet),
+ * 'term_not_committed' (this leader has not committed an entry of its own term yet),
+ * 'no_op_change' (adding an existing voter or removing a non-voter), 'last_voter' (the change would leave
+ * no voter), 'not_voter' (a leader transfer to a node that is not a voter).
+ */
+export type RefusalReason =
+  | 'not_leader' | 'transferring' | 'overloaded' | 'no_leader'
+  | 'change_pending' | 'term_not_committed' | 'no_op_change' | 'last_voter' | 'not_voter'
 
 export interface Refusal {
   readonly error: RefusalReason

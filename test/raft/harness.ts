@@ -11,6 +11,8 @@
 import { RaftNode } from '../../src/raft/raft-node.ts'
 import { MemoryStorage } from '../../src/raft/storage.ts'
 import type { RaftConfig } from '../../src/raft/config.ts'
+import { decodeConfigEntry } from '../../src/raft/membership.ts'
+import type { ConfChange } from '../../src/raft/membership.ts'
 import type { Entry, Message, MessageType, NodeId, ProposalOutcome, ProposeResult, ReadState } from '../../src/raft/types.ts'
 import type { Status } from '../../src/raft/raft-node.ts'
 
@@ -25,6 +27,11 @@ export interface ClusterOptions {
   maxInflightMessages?: number
   maxBytesPerMessage?: number
   maxPendingReads?: number
+  /**
+   * The bootstrap voter set (default: every node). Nodes not in it run as non-members that a
+   * membership change can add.
+   */
+  voters?: readonly NodeId[]
   /** Extra election-timeout ticks per node (default 0: every timeout is exactly electionTicks). */
   jitter?: (id: NodeId) => number
 }
@@ -42,6 +49,7 @@ interface HarnessNode {
 
 export class Cluster {
   readonly ids: readonly NodeId[]
+  readonly voters: readonly NodeId[]
   readonly opts: ClusterOptions
   readonly nodes = new Map<NodeId, HarnessNode>()
   /** Messages sent and not yet delivered, in send order. */
@@ -51,9 +59,10 @@ export class Cluster {
 
   constructor(ids: readonly NodeId[], opts: ClusterOptions = {}) {
     this.ids = ids
+    this.voters = opts.voters ?? ids
     this.opts = opts
     for (const id of ids) {
-      const storage = new MemoryStorage(ids)
+      const storage = new MemoryStorage(this.voters)
       this.nodes.set(id, this.#boot(id, storage))
     }
   }
@@ -61,7 +70,7 @@ export class Cluster {
   #boot(id: NodeId, storage: MemoryStorage): HarnessNode {
     const jitter = this.opts.jitter?.(id) ?? 0
     const cfg: RaftConfig = {
-      id, voters: this.ids, storage,
+      id, voters: this.voters, storage,
       random: { int: () => jitter },
       electionTicks: this.opts.electionTicks ?? 10,
       heartbeatTicks: this.opts.heartbeatTicks ?? 1,
@@ -185,6 +194,12 @@ export class Cluster {
     return res
   }
 
+  changeMembership(id: NodeId, cc: ConfChange): ProposeResult {
+    const res = this.n(id).raft.proposeConfChange(cc)
+    this.process(id)
+    return res
+  }
+
   readIndex(id: NodeId, context: string): ReturnType<RaftNode['readIndex']> {
     const res = this.n(id).raft.readIndex(context)
     this.process(id)
@@ -240,7 +255,7 @@ export class Cluster {
   compact(id: NodeId): this {
     const node = this.n(id)
     const applied = node.raft.status().applied
-    node.storage.createSnapshot(applied, enc.encode(JSON.stringify(node.applied)), this.ids)
+    node.storage.createSnapshot(applied, enc.encode(JSON.stringify(node.applied)), node.raft.votersAt(applied))
     return this
   }
 
@@ -256,6 +271,11 @@ export class Cluster {
   }
 }
 
+/** "term:data", "term:-" for a no-op, "term:+4" / "term:-4" for adding / removing voter 4. */
 export function describe(e: Entry): string {
+  if (e.kind === 'config') {
+    const { change } = decodeConfigEntry(e.data)
+    return `${e.term}:${change.type === 'addVoter' ? '+' : '-'}${change.node}`
+  }
   return `${e.term}:${e.kind === 'noop' ? '-' : dec.decode(e.data)}`
 }

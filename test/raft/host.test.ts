@@ -162,3 +162,26 @@ t.test('proposals, read-index, a lagging follower caught up by snapshot, a resta
   await c.runUntil(() => restarted.applied.includes('b'), 'the restarted node applies new writes')
   t.same(restarted.applied, leader.applied, 'and its state machine equals the leader\'s')
 })
+
+t.test('changeMembership: add a fourth node through the host, compact, restart; status reports voters', async (t) => {
+  const c = new Cluster(t)
+  for (const id of [...VOTERS, 4]) c.start(id) // node 4 runs with the bootstrap voters: a non-member
+  await c.runUntil(() => c.leader() !== undefined && c.leader()!.host.status().commit > 0, 'a leader that committed its no-op')
+  const leader = c.leader()!
+  t.notOk(c.nodes.get(4)!.host.status().voters.includes(4), 'node 4 starts outside the configuration')
+  const added = await leader.host.changeMembership({ type: 'addVoter', node: 4 })
+  t.match(added, { index: Number, term: Number }, 'the change commits')
+  t.same(leader.host.status().voters, [1, 2, 3, 4])
+  t.match(await leader.host.changeMembership({ type: 'addVoter', node: 4 }), { error: 'no_op_change' })
+  t.match(await leader.host.propose(text('after')), { index: Number })
+  await c.runUntil(() => c.nodes.get(4)!.applied.includes('after'), 'node 4 replicates')
+  t.same(c.nodes.get(4)!.host.status().voters, [1, 2, 3, 4])
+
+  const applied = leader.host.status().applied
+  leader.host.compact(applied, text(leader.applied.join(',')))
+  t.same(leader.storage.snapshot().meta.voters, [1, 2, 3, 4], 'the snapshot records the voters at its index')
+  const id = leader.host.id
+  await c.stop(id)
+  const restarted = c.start(id)
+  t.same(restarted.host.status().voters, [1, 2, 3, 4], 'a restart from the snapshot keeps them (not the bootstrap list)')
+})

@@ -8,10 +8,13 @@ import { Checker, SafetyViolation } from './sim/checker.ts'
 import { History } from './sim/history.ts'
 import { MemoryStorage } from '../../src/raft/storage.ts'
 import type { Entry } from '../../src/raft/types.ts'
+import { encodeConfigEntry } from '../../src/raft/membership.ts'
 import { profileNames } from './sim/profiles.ts'
 import { encodeOp } from './sim/register.ts'
 import { Simulation, formatFailure } from './sim/simulation.ts'
 
+// 3,500 seeds in all, cycling through the profiles (membership changes included since the
+// eighth profile was added; the total stayed the same, so the test did not get slower).
 const seeds = Number(process.env['RAFT_SIM_SEEDS'] ?? 3500)
 
 t.test(`${seeds} seeds across ${profileNames.length} fault profiles`, async (t) => {
@@ -76,6 +79,22 @@ t.test('the checkers catch violations', async (t) => {
 
   const empty = new MemoryStorage([1, 2, 3])
   t.throws(() => c.onLeader(3, 9, empty), SafetyViolation, 'leader completeness: a leader missing applied entries')
+
+  const conf = (index: number, node: number): Entry => ({
+    index, term: 2, kind: 'config', data: encodeConfigEntry({ change: { type: 'addVoter', node }, voters: [1, 2, 3, node] }),
+  })
+  const leaderLog = new MemoryStorage([1, 2, 3])
+  leaderLog.append([entry(1, 2, 40), conf(2, 4)])
+  leaderLog.setHardState({ term: 2, vote: 1, commit: 1 })
+  t.doesNotThrow(() => c.onLeaderConfigChange(1, leaderLog), 'one uncommitted change is fine')
+  leaderLog.append([conf(3, 5)])
+  t.throws(() => c.onLeaderConfigChange(1, leaderLog), SafetyViolation, 'two uncommitted changes in a leader\'s log')
+  leaderLog.setHardState({ term: 2, vote: 1, commit: 2 })
+  t.doesNotThrow(() => c.onLeaderConfigChange(1, leaderLog), 'the first one committed before the second')
+  c.onPersist(1, leaderLog.entries(1, 4, Infinity), leaderLog)
+  const other = new MemoryStorage([1, 2, 3])
+  other.append([entry(1, 2, 40), { ...conf(2, 4), data: encodeConfigEntry({ change: { type: 'addVoter', node: 6 }, voters: [1, 2, 3, 6] }) }])
+  t.throws(() => c.onPersist(2, other.entries(2, 3, Infinity), other), SafetyViolation, 'log matching covers config entries')
 })
 
 t.test('the history checker catches a stale read', async (t) => {

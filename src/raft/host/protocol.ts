@@ -3,6 +3,7 @@
  * postMessage with request ids: `req` pairs every reply with its request.
  */
 import type { MessagePort } from 'node:worker_threads'
+import type { ConfChange } from '../membership.ts'
 import type { Status } from '../raft-node.ts'
 import type { EntryKind, LogIndex, NodeId, Role, Term } from '../types.ts'
 import type { PeerAddress } from '../transport/transport.ts'
@@ -42,6 +43,7 @@ export type ToWorker =
   | { readonly op: 'read'; readonly req: number }
   | { readonly op: 'status'; readonly req: number }
   | { readonly op: 'transfer'; readonly req: number; readonly to: NodeId }
+  | { readonly op: 'membership'; readonly req: number; readonly change: ConfChange }
   | { readonly op: 'campaign'; readonly req: number }
   | { readonly op: 'compact'; readonly req: number; readonly index: LogIndex; readonly data: Uint8Array }
   | { readonly op: 'lag'; readonly req: number }

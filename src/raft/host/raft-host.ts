@@ -13,6 +13,7 @@
  */
 import { randomInt } from 'node:crypto'
 import type { RaftConfig, Random } from '../config.ts'
+import type { ConfChange } from '../membership.ts'
 import { RaftNode, type Ready, type Status } from '../raft-node.ts'
 import type { RaftStorage } from '../storage.ts'
 import type { Entry, HardState, LogIndex, Message, NodeId, RefusalReason, Snapshot, SoftState, Term } from '../types.ts'
@@ -125,6 +126,19 @@ export class RaftHost {
     return new Promise((resolve) => this.#reads.set(context, { resolve, since: this.#ticks }))
   }
 
+  /**
+   * Adds or removes one voter; resolves once the config entry commits (or fails: a refusal such
+   * as 'change_pending' or 'term_not_committed', 'lost', 'timeout'). The change is in force on
+   * the leader as soon as it is accepted; `status().voters` shows it.
+   */
+  changeMembership(cc: ConfChange): Promise<ProposeReply> {
+    if (this.#closed) return Promise.resolve({ error: 'stopped', leaderId: 0 })
+    const r = this.#node.proposeConfChange(cc)
+    if (isRefusal(r)) return Promise.resolve(r)
+    this.#schedule()
+    return new Promise((resolve) => this.#proposals.set(`${r.index}:${r.term}`, { ...r, resolve, since: this.#ticks }))
+  }
+
   transferLeader(to: NodeId): Failure | null {
     const r = this.#node.transferLeader(to)
     this.#schedule()
@@ -143,7 +157,9 @@ export class RaftHost {
   /** Snapshots the state machine image `data` taken at `index` (≤ applied) and compacts the log below it. */
   compact(index: LogIndex, data: Uint8Array): void {
     if (index > this.#applied || index < this.#o.storage.firstIndex()) return
-    this.#o.storage.createSnapshot(index, data)
+    // The snapshot records the configuration in force at its index, so a restart or a follower
+    // installing it starts from the right voters.
+    this.#o.storage.createSnapshot(index, data, this.#node.votersAt(index))
   }
 
   #schedule(): void {

@@ -4,6 +4,7 @@
  * cleanly or kill it (terminate: a crash, as far as its disk and peers can tell).
  */
 import { Worker } from 'node:worker_threads'
+import type { ConfChange } from '../membership.ts'
 import type { Status } from '../raft-node.ts'
 import type { NodeId } from '../types.ts'
 import type { PeerAddress } from '../transport/transport.ts'
@@ -80,6 +81,11 @@ export class RaftWorkerHandle {
 
   transferLeader(to: NodeId): Promise<Failure | null> {
     return this.#call((req) => ({ op: 'transfer', req, to })) as Promise<Failure | null>
+  }
+
+  /** Adds or removes one voter (at the leader); resolves when the change commits or fails. */
+  changeMembership(change: ConfChange): Promise<ProposeReply> {
+    return this.#call((req) => ({ op: 'membership', req, change })) as Promise<ProposeReply>
   }
 
   /** Starts an election now (e.g. a one-voter quorum at start-up, instead of waiting out a timeout). */

@@ -5,7 +5,11 @@
  * partitionLeaderEpoch = the entry's Raft term, the record's value = the entry's data. A no-op
  * entry (what a new leader appends in its term) is a control batch whose one record has KRaft's
  * LEADER_CHANGE control key (version 0, type 2) and an empty value, so Kafka tools see what
- * KRaft writes at the start of an epoch (without its LeaderChangeMessage body).
+ * KRaft writes at the start of an epoch (without its LeaderChangeMessage body). A config entry
+ * (one voter added or removed, membership.ts) is a control batch with KRaft's KRAFT_VOTERS key
+ * (version 0, type 6) whose value is our own encoding of the change and the resulting voter set
+ * (not KRaft's VotersRecord). Logs written before membership changes hold no type-6 batch, so
+ * they read back unchanged; a control batch of any other type is rejected, never read as data.
  */
 import { assert } from '../../lib/assert.ts'
 import { buildRecordBatch } from '../../storage/record-batch-builder.ts'
@@ -16,14 +20,17 @@ import { indexOfOffset, offsetOfIndex } from './offsets.ts'
 
 /** ControlRecordType key: int16 version 0, int16 type 2 (LEADER_CHANGE). */
 const LEADER_CHANGE_KEY = Buffer.from([0, 0, 0, 2])
+/** ControlRecordType key: int16 version 0, int16 type 6 (KRAFT_VOTERS). */
+const KRAFT_VOTERS_KEY = Buffer.from([0, 0, 0, 6])
 const EMPTY = new Uint8Array(0)
 
 /** The batch of one entry, offset and epoch stamped, CRC valid. */
 export function encodeEntry(e: Entry, timestamp: number): Buffer {
-  const noop = e.kind === 'noop'
+  const control = e.kind !== 'data'
+  const key = e.kind === 'noop' ? LEADER_CHANGE_KEY : e.kind === 'config' ? KRAFT_VOTERS_KEY : null
   return buildRecordBatch({
-    records: [{ key: noop ? LEADER_CHANGE_KEY : null, value: noop ? null : e.data }],
-    baseOffset: offsetOfIndex(e.index), partitionLeaderEpoch: e.term, isControl: noop, timestamp,
+    records: [{ key, value: e.kind === 'noop' ? null : e.data }],
+    baseOffset: offsetOfIndex(e.index), partitionLeaderEpoch: e.term, isControl: control, timestamp,
   })
 }
 
@@ -39,9 +46,16 @@ export function decodeEntries(buf: Buffer): Entry[] {
   for (let pos = 0; buf.length - pos >= LOG_OVERHEAD; pos += batchSizeOf(buf, pos)) {
     const b = decodeRecordBatch(buf, pos)
     assert(b.records.length === 1 && b.lastOffsetDelta === 0, `raft log batch at offset ${b.baseOffset} holds ${b.records.length} records, not 1`)
+    const r = b.records[0]!
+    let kind: Entry['kind'] = 'data'
+    if (b.isControl) {
+      if (r.key?.equals(LEADER_CHANGE_KEY)) kind = 'noop'
+      else if (r.key?.equals(KRAFT_VOTERS_KEY)) kind = 'config'
+      else assert(false, `raft log control batch at offset ${b.baseOffset} has an unknown key`)
+    }
     out.push({
       index: indexOfOffset(b.baseOffset), term: b.partitionLeaderEpoch,
-      kind: b.isControl ? 'noop' : 'data', data: b.isControl ? EMPTY : (b.records[0]!.value ?? EMPTY),
+      kind, data: kind === 'noop' ? EMPTY : (r.value ?? EMPTY),
     })
   }
   return out

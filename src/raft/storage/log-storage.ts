@@ -37,7 +37,11 @@ const READ_CHUNK_BYTES = 256 * 1024
 export interface LogStorageOptions {
   /** The partition directory, e.g. `<metadata.log.dir>/__cluster_metadata-0`. */
   readonly dir: string
-  /** The static voter set (recorded in quorum-state, and in snapshots taken here). */
+  /**
+   * The bootstrap voter set: recorded in quorum-state (informational) and the default for
+   * createSnapshot. With membership changes the host passes the voters in force at the
+   * snapshot's index (RaftNode.votersAt) instead; the configuration itself lives in the log.
+   */
   readonly voters: readonly NodeId[]
   /** false: no fsync at all (benchmarks, tests). A crash may then lose acknowledged state. */
   readonly fsync?: boolean

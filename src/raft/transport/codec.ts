@@ -7,8 +7,10 @@
  * one byte; `bytes` is varuint length + raw bytes; `str` is bytes of UTF-8 and `str?` is a varuint
  * 0 for null or length + 1 followed by the UTF-8. Fields per type:
  *
- *   1 append         prevIndex, prevTerm, commit, count, count × (term, u8 kind 0 data/1 noop, bytes data)
- *                    (entry indexes are implicit: prevIndex + 1, + 2, …)
+ *   1 append         prevIndex, prevTerm, commit, count, count × (term, u8 kind, bytes data)
+ *                    (entry indexes are implicit: prevIndex + 1, + 2, …; kind 0 data, 1 noop,
+ *                    2 config — the byte was a 0/1 flag before membership changes, so older
+ *                    frames decode unchanged; an unknown kind is rejected, never read as data)
  *   2 appendResp     u8 reject, index, hintIndex, hintTerm
  *   3 vote           lastIndex, lastTerm, u8 transfer          4 preVote   (same)
  *   5 voteResp       u8 reject                                 6 preVoteResp (same)
@@ -21,13 +23,14 @@
  * hand `decode` a buffer it will not reuse.
  */
 import { assert } from '../../lib/assert.ts'
-import type { Entry, Message, MessageType } from '../types.ts'
+import type { Entry, EntryKind, Message, MessageType } from '../types.ts'
 
 const TYPES: readonly MessageType[] = [
   'append', 'appendResp', 'vote', 'preVote', 'voteResp', 'preVoteResp', 'heartbeat', 'heartbeatResp', 'snapshot',
   'timeoutNow', 'readIndex', 'readIndexResp',
 ]
 const CODE = new Map<MessageType, number>(TYPES.map((t, i) => [t, i + 1]))
+const KINDS: readonly EntryKind[] = ['data', 'noop', 'config']
 const utf8 = new TextEncoder()
 const fromUtf8 = new TextDecoder()
 
@@ -53,8 +56,11 @@ class Writer {
     this.buf[this.pos++] = n
   }
   flag(b: boolean): void {
+    this.u8(b ? 1 : 0)
+  }
+  u8(n: number): void {
     this.#room(1)
-    this.buf[this.pos++] = b ? 1 : 0
+    this.buf[this.pos++] = n
   }
   bytes(b: Uint8Array): void {
     this.uint(b.byteLength)
@@ -92,8 +98,11 @@ class Reader {
     return n
   }
   flag(): boolean {
-    assert(this.pos < this.buf.length, 'codec: truncated flag')
-    return this.buf[this.pos++] === 1
+    return this.u8() === 1
+  }
+  u8(): number {
+    assert(this.pos < this.buf.length, 'codec: truncated byte')
+    return this.buf[this.pos++]!
   }
   bytes(): Uint8Array {
     const n = this.uint()
@@ -131,7 +140,7 @@ export function encodeMessage(m: Message): Uint8Array {
       w.uint(m.prevIndex); w.uint(m.prevTerm); w.uint(m.commit); w.uint(m.entries.length)
       m.entries.forEach((e, k) => {
         assert(e.index === m.prevIndex + 1 + k, 'codec: append entries must be contiguous after prevIndex')
-        w.uint(e.term); w.flag(e.kind === 'noop'); w.bytes(e.data)
+        w.uint(e.term); w.u8(KINDS.indexOf(e.kind)); w.bytes(e.data)
       })
       break
     case 'appendResp': w.flag(m.reject); w.uint(m.index); w.uint(m.hintIndex); w.uint(m.hintTerm); break
@@ -173,8 +182,9 @@ function decodeBody(type: MessageType, h: { from: number; to: number; term: numb
       const entries: Entry[] = []
       for (let k = 0; k < count; k++) {
         const term = r.uint()
-        const noop = r.flag()
-        entries.push({ index: prevIndex + 1 + k, term, kind: noop ? 'noop' : 'data', data: r.bytes() })
+        const kind = KINDS[r.u8()]
+        assert(kind !== undefined, 'codec: unknown entry kind')
+        entries.push({ index: prevIndex + 1 + k, term, kind, data: r.bytes() })
       }
       return { type, ...h, prevIndex, prevTerm, commit, entries }
     }

@@ -8,11 +8,26 @@
  *   - state-machine safety: every node applies the same entry at each index (§5.4.3)
  *   - durable hard state: term never decreases, one vote per term, commit never goes back
  *   - acknowledged writes are never lost; writes reported lost never apply
+ *   - one membership change at a time: when a leader appends a config entry, it is the only
+ *     uncommitted one in its log (thesis §4.1)
  */
 import type { Entry, HardState, LogIndex, NodeId, SnapshotMeta, Term } from '../../../src/raft/types.ts'
 import type { MemoryStorage } from '../../../src/raft/storage.ts'
 import { decodeOp } from './register.ts'
 import type { RegisterImage } from './register.ts'
+
+/**
+ * What the checkers compare entries by: a data entry's op id (> 0), 0 for a no-op, and for a
+ * config entry a negative number derived from its bytes (the change and the voter set), so log
+ * matching and state-machine safety cover configurations too.
+ */
+function entryId(e: Entry): number {
+  if (e.kind === 'data') return decodeOp(e.data)
+  if (e.kind === 'noop') return 0
+  let h = 7
+  for (const b of e.data) h = (h * 31 + b) % 1_000_000_007
+  return -1 - h
+}
 
 export class SafetyViolation extends Error {
   override name = 'SafetyViolation'
@@ -44,7 +59,7 @@ export class Checker {
       if (k > 0) prevTerm = entries[k - 1]!.term
       else if (e.index - 1 >= storage.firstIndex() - 1) prevTerm = storage.term(e.index - 1)
       const key = `${e.index}/${e.term}`
-      const op = e.kind === 'data' ? decodeOp(e.data) : 0
+      const op = entryId(e)
       const seen = this.#entryAt.get(key)
       if (seen === undefined) {
         this.#entryAt.set(key, { op, prevTerm })
@@ -91,16 +106,31 @@ export class Checker {
     }
   }
 
+  /**
+   * Leader `id` just persisted a config entry of its own term: no other config entry may be
+   * above its commit index (one change at a time; its commit index here is what it had when it
+   * proposed, or later). An older uncommitted change would make the two majorities disjoint.
+   */
+  onLeaderConfigChange(id: NodeId, storage: MemoryStorage): void {
+    const commit = storage.hardState().commit
+    const lo = Math.max(commit + 1, storage.firstIndex())
+    if (lo > storage.lastIndex()) return
+    const pending = storage.entries(lo, storage.lastIndex() + 1, Infinity).filter((e) => e.kind === 'config')
+    if (pending.length > 1) {
+      violated(`leader ${id}: ${pending.length} uncommitted config entries (${pending.map((e) => `${e.index}/${e.term}`).join(', ')}) above commit ${commit}`)
+    }
+  }
+
   /** `id` applied `e`; `prevApplied` is the index it had applied before. */
   onApply(id: NodeId, e: Entry, prevApplied: LogIndex): void {
     if (e.index !== prevApplied + 1) violated(`node ${id} applied ${e.index} after ${prevApplied}`)
-    const op = e.kind === 'data' ? decodeOp(e.data) : 0
+    const op = entryId(e)
     const term = this.#appliedTerm[e.index]
     if (term === undefined) {
       this.#appliedTerm[e.index] = e.term
       this.#appliedOp[e.index] = op
       if (e.index > this.maxApplied) this.maxApplied = e.index
-      if (op !== 0) {
+      if (op > 0) {
         if (this.#indexOfOp.has(op)) violated(`op ${op} applied twice (indexes ${this.#indexOfOp.get(op)} and ${e.index})`)
         if (this.#lost.has(op)) violated(`op ${op} was reported lost but applied at ${e.index}`)
         this.#indexOfOp.set(op, e.index)
@@ -117,7 +147,7 @@ export class Checker {
     if (meta.index > this.maxApplied) violated(`node ${id} got a snapshot at ${meta.index} beyond anything applied (${this.maxApplied})`)
     if (this.#appliedTerm[meta.index] !== meta.term) violated(`snapshot at ${meta.index} has term ${meta.term}, applied ${this.#appliedTerm[meta.index]}`)
     let last = meta.index
-    while (last > 0 && this.#appliedOp[last] === 0) last--
+    while (last > 0 && this.#appliedOp[last]! <= 0) last-- // skip no-ops and config entries
     if (image.valueIndex !== last || image.value !== (this.#appliedOp[last] ?? 0)) {
       violated(`snapshot at ${meta.index} of node ${id} holds write ${image.valueIndex}, the log says ${last}`)
     }

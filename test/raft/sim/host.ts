@@ -159,6 +159,9 @@ export class Host {
       this.storage.setHardState(rd.hardState)
       this.#durableHard = rd.hardState
     }
+    if (this.#leaderAtReady && rd.entries.some((e) => e.kind === 'config' && e.term === this.#durableHard.term)) {
+      checker.onLeaderConfigChange(this.id, this.storage)
+    }
     if (rd.softState?.role === 'leader') {
       checker.onLeader(this.id, this.storage.hardState().term, this.storage)
       this.#env.becameLeader(this.id)
@@ -209,6 +212,7 @@ export class Host {
   #maybeCompact(): void {
     const every = this.#env.profile.compactEvery
     if (every === 0 || this.sm.applied - (this.storage.firstIndex() - 1) < every) return
-    this.storage.createSnapshot(this.sm.applied, this.sm.snapshot(), this.#env.voters)
+    // The snapshot records the configuration in force at its index.
+    this.storage.createSnapshot(this.sm.applied, this.sm.snapshot(), this.raft!.votersAt(this.sm.applied))
   }
 }

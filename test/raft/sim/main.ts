@@ -32,7 +32,7 @@ if (env['SEED'] !== undefined) {
   const start = Number(env['START'] ?? 1)
   const count = Number(env['SEEDS'] ?? 1000)
   const t0 = performance.now()
-  const totals = { acked: 0, lost: 0, reads: 0, elections: 0, crashes: 0, messages: 0 }
+  const totals = { acked: 0, lost: 0, reads: 0, elections: 0, crashes: 0, messages: 0, confChanges: 0 }
   for (let seed = start; seed < start + count; seed++) {
     const r = new Simulation({ seed, profile }).run()
     if (!r.ok) {

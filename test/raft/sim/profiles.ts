@@ -27,9 +27,13 @@ export interface FaultProfile {
   readonly diskLatency: number
   readonly maxInflightMessages: number
   readonly maxBytesPerMessage: number
+  /** Nodes beyond the `nodes` bootstrap voters, running as non-members that changes can add. */
+  readonly spareNodes: number
+  /** Mean simulated ms between attempts to add or remove a random voter (0 = never). */
+  readonly membershipEvery: number
 }
 
-const names = ['calm', 'lossy', 'partition', 'asymmetric', 'flapping', 'crash', 'chaos'] as const
+const names = ['calm', 'lossy', 'partition', 'asymmetric', 'flapping', 'crash', 'chaos', 'membership'] as const
 export type ProfileName = (typeof names)[number]
 export const profileNames: readonly ProfileName[] = names
 
@@ -49,6 +53,8 @@ export function makeProfile(name: ProfileName, rng: Prng): FaultProfile {
     diskLatency: rng.pick([0, 0, 3, 15]),
     maxInflightMessages: rng.pick([1, 4, 64]),
     maxBytesPerMessage: rng.pick([1, 200, 1 << 20]),
+    spareNodes: 0,
+    membershipEvery: 0,
   }
   const lossy = { drop: rng.pick([0.05, 0.2, 0.4]), duplicate: rng.pick([0, 0.05, 0.2]), delayMax: rng.between(10, 60) }
   switch (name) {
@@ -68,6 +74,15 @@ export function makeProfile(name: ProfileName, rng: Prng): FaultProfile {
       return {
         ...base, ...lossy, partitions: rng.pick(['symmetric', 'asymmetric', 'flapping'] as const),
         crashEvery: rng.between(200, 800), torn: 0.5,
+      }
+    case 'membership':
+      // Voters come and go (one at a time) while the usual faults strike, so config entries
+      // get truncated, compacted into snapshots, torn off tails and inherited by new leaders.
+      return {
+        ...base, spareNodes: rng.between(1, 2), membershipEvery: rng.between(30, 200),
+        drop: rng.pick([0, 0.05, 0.2]), duplicate: rng.pick([0, 0.05]), delayMax: rng.between(5, 40),
+        partitions: rng.pick(['none', 'symmetric', 'asymmetric', 'flapping'] as const),
+        crashEvery: rng.pick([0, rng.between(200, 800)]), torn: 0.5,
       }
   }
 }

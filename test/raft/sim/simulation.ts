@@ -28,6 +28,7 @@ type SimEvent =
   | { kind: 'crash' }
   | { kind: 'restart'; node: NodeId }
   | { kind: 'heal' }
+  | { kind: 'membership' }
   | { kind: 'call'; fn: () => void }
 
 export interface SimOptions {
@@ -58,6 +59,7 @@ export interface SimResult {
     readonly reads: number
     readonly crashes: number
     readonly committed: number
+    readonly confChanges: number
   }
 }
 
@@ -80,6 +82,7 @@ export class Simulation {
   readonly #livenessMs: number
   #now = 0
   #healed = false
+  #confChanges = 0
 
   constructor(opts: SimOptions) {
     this.seed = opts.seed
@@ -92,9 +95,11 @@ export class Simulation {
     this.#traceLimit = opts.traceLimit ?? 0
     this.#faultMs = opts.faultMs ?? 3000
     this.#livenessMs = opts.livenessMs ?? 40 * electionTicks * tickMs
-    this.#ids = Array.from({ length: this.profile.nodes }, (_, i) => i + 1)
+    // Nodes 1..nodes are the bootstrap voters; spare nodes after them start as non-members.
+    this.#ids = Array.from({ length: this.profile.nodes + this.profile.spareNodes }, (_, i) => i + 1)
+    const voters = this.#ids.slice(0, this.profile.nodes)
     const env = {
-      rng: this.#rng, profile: this.profile, checker: this.#checker, history: this.#history, voters: this.#ids,
+      rng: this.#rng, profile: this.profile, checker: this.#checker, history: this.#history, voters,
       now: () => this.#now,
       send: (m: Message) => this.#send(m),
       becameLeader: (id: NodeId) => this.#maybeCrashNewLeader(id),
@@ -109,6 +114,7 @@ export class Simulation {
     this.#queue.push(this.#rng.between(0, 50), { kind: 'client' })
     if (this.profile.partitions !== 'none') this.#queue.push(this.#rng.between(100, 600), { kind: 'partition' })
     if (this.profile.crashEvery > 0) this.#queue.push(this.#rng.between(50, this.profile.crashEvery), { kind: 'crash' })
+    if (this.profile.membershipEvery > 0) this.#queue.push(this.#rng.between(50, 200), { kind: 'membership' })
     this.#queue.push(this.#faultMs, { kind: 'heal' })
   }
 
@@ -126,6 +132,7 @@ export class Simulation {
         simMs: this.#now, messages: this.#net.sent, dropped: this.#net.dropped, elections: this.#checker.elections,
         acked: this.#history.acked, lost: this.#history.lost, reads: this.#history.readsDone,
         crashes: [...this.#hosts.values()].reduce((n, h) => n + h.crashes, 0), committed: this.#checker.maxApplied,
+        confChanges: this.#confChanges,
       },
     }
   }
@@ -186,6 +193,9 @@ export class Simulation {
       case 'heal':
         this.#heal()
         return
+      case 'membership':
+        this.#membership()
+        return
       case 'call':
         ev.fn()
         return
@@ -229,6 +239,28 @@ export class Simulation {
       host.raft.readIndex(context)
       host.process()
     }
+  }
+
+  /**
+   * An operator adds or removes a random node at the leader: a voter is removed, a non-voter
+   * added. Refusals (another change pending, no own-term commit yet, the last voter) are part of
+   * the test: the core must refuse exactly then, and the checker verifies it never had two.
+   */
+  #membership(): void {
+    if (this.#healed) return
+    const leader = this.#hosts.get(this.#leader())
+    if (leader?.raft) {
+      const node = this.#rng.pick(this.#ids)
+      const type = leader.raft.status().voters.includes(node) ? 'removeVoter' : 'addVoter'
+      const res = leader.raft.proposeConfChange({ type, node })
+      if (!isRefusal(res)) {
+        this.#confChanges++
+        this.#log(`${type} ${node} at ${leader.id} → ${res.index}/${res.term}`)
+      }
+      leader.process()
+    }
+    const every = this.profile.membershipEvery
+    this.#queue.push(this.#now + this.#rng.between(every / 2, every * 1.5), { kind: 'membership' })
   }
 
   #partition(): void {
@@ -313,11 +345,18 @@ export class Simulation {
     }
   }
 
-  /** Some write accepted after healing has been applied by every node. */
+  /**
+   * Some write accepted after healing has been applied by every voter of the leader's
+   * configuration (non-members are not replicated to), and by every node without membership
+   * changes.
+   */
   #livenessReached(): boolean {
     const ops = this.#history.livenessOps
     if (ops.size === 0) return false
+    const leader = this.#hosts.get(this.#leader())?.raft?.status()
+    if (!leader) return false
     for (const h of this.#hosts.values()) {
+      if (this.profile.membershipEvery > 0 && !leader.voters.includes(h.id)) continue
       if (!h.alive) return false
       if (!this.#checker.appliedAny(ops, h.sm.applied)) return false
     }

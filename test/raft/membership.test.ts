@@ -1,0 +1,339 @@
+/**
+ * Scenario tests for single-server membership changes (Ongaro's thesis §4.1–4.3, the Raft
+ * paper's §6): a configuration takes effect when appended, one change at a time, and only
+ * after the leader has committed an entry of its own term. Also the durable side: the entry
+ * kind survives the wire codec and LogStorage, and a restart rebuilds the configuration from
+ * snapshot + log, reverting a change whose entry was torn off the tail.
+ */
+import { mkdtempSync, rmSync, statSync, truncateSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import type { Test } from 'tap'
+import { RaftNode } from '../../src/raft/raft-node.ts'
+import { decodeConfigEntry, encodeConfigEntry } from '../../src/raft/membership.ts'
+import { LogStorage } from '../../src/raft/storage/log-storage.ts'
+import { decodeEntries, encodeEntries } from '../../src/raft/storage/entry-batch.ts'
+import { decodeMessage, encodeMessage } from '../../src/raft/transport/codec.ts'
+import type { Entry, Message } from '../../src/raft/types.ts'
+import { Cluster } from './harness.ts'
+
+const isAppendTo = (to: number) => (m: Message): boolean => m.type === 'append' && m.to === to
+
+t.test('§4.1 adding a voter: it catches up from the leader, then counts toward the quorum', async (t) => {
+  const c = new Cluster([1, 2, 3, 4], { voters: [1, 2, 3] })
+  c.campaign(1).stabilize()
+  c.propose(1, 'a')
+  c.stabilize()
+  t.same(c.log(4), [], 'a non-member receives nothing')
+  t.same(c.status(4).voters, [1, 2, 3])
+  c.tick(4, 100)
+  t.equal(c.status(4).term, 0, 'and never campaigns: it is not in its own configuration')
+
+  t.same(c.changeMembership(1, { type: 'addVoter', node: 4 }), { index: 3, term: 1 })
+  t.same(c.status(1).voters, [1, 2, 3, 4], 'in force on the leader as soon as it is appended')
+  t.equal(c.status(1).commit, 2, 'not committed yet')
+  c.stabilize()
+  t.same(c.log(4), ['1:-', '1:a', '1:+4'], 'the new voter received the whole log')
+  t.same(c.status(4).voters, [1, 2, 3, 4])
+  t.same(c.n(1).outcomes.at(-1), { index: 3, term: 1, outcome: 'committed' })
+
+  // Four voters: the quorum is three. With node 3 down, node 4's ack is needed to commit.
+  c.crash(3)
+  c.propose(1, 'b')
+  c.drop(isAppendTo(2))
+  c.deliver(isAppendTo(4))
+  c.deliver((m) => m.to === 1)
+  t.equal(c.status(1).commit, 3, 'leader + node 4 are two of four: not a quorum')
+  c.tickAll(2)
+  t.equal(c.status(1).commit, 4, 'leader + nodes 2 and 4 are: committed')
+  t.same(c.n(4).applied.at(-1), '1:b')
+})
+
+t.test('§4.1 / §7 a voter added after compaction receives a snapshot carrying the voters', async (t) => {
+  const c = new Cluster([1, 2, 3, 4], { voters: [1, 2, 3] })
+  c.campaign(1).stabilize()
+  for (const v of ['a', 'b', 'c']) c.propose(1, v)
+  c.stabilize()
+  c.compact(1)
+  t.same(c.n(1).storage.snapshot().meta.voters, [1, 2, 3], 'the snapshot records the voters at its index')
+  c.changeMembership(1, { type: 'addVoter', node: 4 })
+  c.stabilize()
+  c.tickAll(3)
+  t.equal(c.n(4).snapshotIndex, 4, 'node 4 installed the snapshot')
+  t.same(c.log(4), ['1:+4'], 'then the config entry after it')
+  t.same(c.status(4).voters, [1, 2, 3, 4])
+  c.propose(1, 'd')
+  c.stabilize()
+  t.same(c.n(4).applied, ['1:+4', '1:d'])
+})
+
+t.test('§4.1 removing a follower: the remaining voters commit without it', async (t) => {
+  const c = new Cluster([1, 2, 3])
+  c.campaign(1).stabilize()
+  t.same(c.changeMembership(1, { type: 'removeVoter', node: 3 }), { index: 2, term: 1 })
+  t.same(c.status(1).voters, [1, 2])
+  t.equal(c.pending('append').filter((m) => m.to === 3).length, 0, 'the removed node is no longer replicated to')
+  c.stabilize()
+  t.equal(c.status(1).commit, 2)
+  t.same(c.status(2).voters, [1, 2])
+  t.same(c.status(3).voters, [1, 2, 3], 'node 3 never learns of its removal (it was not sent the entry)')
+  c.crash(3)
+  c.propose(1, 'x')
+  c.stabilize()
+  t.equal(c.status(1).commit, 3, 'two of two voters commit')
+  // Two voters: the quorum is both of them.
+  c.isolate(2)
+  c.propose(1, 'y')
+  c.tick(1, 3)
+  t.equal(c.status(1).commit, 3, 'but not one of two')
+})
+
+t.test('§4.2.2 removing the leader: it steps down once the entry commits; the rest elect a leader', async (t) => {
+  const c = new Cluster([1, 2, 3], { jitter: (id) => (id === 3 ? 4 : 0) })
+  c.campaign(1).stabilize()
+  t.same(c.changeMembership(1, { type: 'removeVoter', node: 1 }), { index: 2, term: 1 })
+  t.equal(c.status(1).role, 'leader', 'it keeps managing the cluster until the entry commits')
+  t.same(c.status(1).voters, [2, 3])
+  t.same(c.propose(1, 'x'), { index: 3, term: 1 }, 'and still accepts proposals')
+  // Its own ack does not count: with one of the two remaining voters, nothing commits.
+  c.deliver(isAppendTo(2))
+  c.deliver((m) => m.to === 1)
+  t.equal(c.status(1).commit, 1, 'the leader does not count itself')
+  t.equal(c.status(1).role, 'leader')
+  c.stabilize()
+  t.equal(c.status(1).commit, 2, 'the removal is committed by nodes 2 and 3')
+  t.equal(c.status(1).role, 'follower', 'then it steps down at once (x is left to the next leader)')
+  t.same(c.status(2).voters, [2, 3])
+  t.equal(c.status(2).commit, 2, 'the new commit index reached the others before it left')
+  c.tickAll(25)
+  t.same(c.leaders(), [2], 'a new leader among the remaining voters')
+  t.equal(c.status(1).term, 1, 'the removed node never campaigned')
+  c.propose(2, 'y')
+  c.stabilize()
+  t.same(c.n(3).applied, ['1:-', '1:-1', '1:x', '2:-', '2:y'])
+  t.same(c.log(1), ['1:-', '1:-1', '1:x'], 'the removed node is no longer replicated to')
+})
+
+t.test('one change at a time: a second change is refused while the first is uncommitted', async (t) => {
+  const c = new Cluster([1, 2, 3, 4, 5], { voters: [1, 2, 3] })
+  c.campaign(1).stabilize()
+  c.changeMembership(1, { type: 'addVoter', node: 4 })
+  t.same(c.changeMembership(1, { type: 'addVoter', node: 5 }), { error: 'change_pending', leaderId: 1 })
+  t.same(c.changeMembership(1, { type: 'removeVoter', node: 2 }), { error: 'change_pending', leaderId: 1 })
+  c.stabilize()
+  t.same(c.changeMembership(1, { type: 'addVoter', node: 5 }), { index: 3, term: 1 }, 'accepted once the first committed')
+  c.stabilize()
+  t.same(c.status(1).voters, [1, 2, 3, 4, 5])
+  t.same(c.changeMembership(2, { type: 'removeVoter', node: 5 }), { error: 'not_leader', leaderId: 1 }, 'a follower names the leader')
+  t.same(c.changeMembership(1, { type: 'addVoter', node: 4 }), { error: 'no_op_change', leaderId: 1 }, 'adding a voter')
+  t.same(c.changeMembership(1, { type: 'removeVoter', node: 9 }), { error: 'no_op_change', leaderId: 1 }, 'removing a non-voter')
+  t.same(c.transferLeader(1, 9), { error: 'not_voter', leaderId: 1 }, 'leadership only goes to a voter')
+})
+
+t.test('a change is refused before the new leader has committed an entry of its own term', async (t) => {
+  const c = new Cluster([1, 2, 3, 4], { voters: [1, 2, 3] })
+  c.campaign(1)
+  for (let i = 0; i < 4 && c.status(1).role !== 'leader'; i++) c.deliver((m) => m.type !== 'append')
+  t.equal(c.status(1).role, 'leader')
+  t.same(c.changeMembership(1, { type: 'addVoter', node: 4 }), { error: 'term_not_committed', leaderId: 1 },
+    'its no-op is not committed: an older uncommitted change might still be in flight')
+  c.stabilize()
+  t.same(c.changeMembership(1, { type: 'addVoter', node: 4 }), { index: 2, term: 1 })
+})
+
+t.test('the single-server bug (thesis errata): the own-term commit rule keeps a committed change', async (t) => {
+  // C0 = {1,2,3,4}. Leader 1 (term 1) adds 5: the entry reaches only node 5, then 1 crashes.
+  const c = new Cluster([1, 2, 3, 4, 5], { voters: [1, 2, 3, 4], preVote: false, checkQuorum: false, jitter: (id) => (id === 2 ? 0 : 20) })
+  c.campaign(1).stabilize()
+  c.changeMembership(1, { type: 'addVoter', node: 5 })
+  c.deliver(isAppendTo(5))
+  c.drop()
+  c.crash(1)
+  // Node 2 wins term 2 with 3 and 4 (C0). Its no-op is not committed yet.
+  c.tick(2, 10)
+  c.deliver((m) => m.type === 'vote')
+  c.deliver((m) => m.type === 'voteResp')
+  t.same(c.leaders(), [2])
+  // Were node 2 allowed to remove 4 now, C2 = {1,2,3} would commit with 2 and 3 alone while 4
+  // lacks every term-2 entry; node 1 (C1 = {1..5}) could then win term 3 with 4 and 5 and
+  // overwrite the committed change. The rule makes C0 commit a term-2 entry first.
+  t.same(c.changeMembership(2, { type: 'removeVoter', node: 4 }), { error: 'term_not_committed', leaderId: 2 })
+  c.deliver(isAppendTo(3))
+  c.deliver((m) => m.to === 2)
+  t.same(c.changeMembership(2, { type: 'removeVoter', node: 4 }), { error: 'term_not_committed', leaderId: 2 },
+    'still refused: 2 and 3 are not a majority of C0')
+  c.stabilize()
+  t.same(c.changeMembership(2, { type: 'removeVoter', node: 4 }), { index: 3, term: 2 }, 'accepted once node 4 holds the no-op')
+  c.deliver(isAppendTo(3))
+  c.deliver((m) => m.to === 2)
+  c.drop()
+  t.equal(c.status(2).commit, 3, 'C2 = {1,2,3} committed by 2 and 3')
+  c.restart(1)
+  t.same(c.status(1).voters, [1, 2, 3, 4, 5], 'node 1 still believes in C1')
+  c.campaign(1).stabilize()
+  t.notOk(c.leaders().includes(1), 'node 1 cannot win: node 4 holds a term-2 entry, so refuses it')
+  t.same(c.log(3).slice(0, 3), ['1:-', '2:-', '2:-4'], 'the committed change survives')
+})
+
+t.test('removing the last voter is refused', async (t) => {
+  const c = new Cluster([1])
+  c.campaign(1).stabilize()
+  t.equal(c.status(1).role, 'leader')
+  t.same(c.changeMembership(1, { type: 'removeVoter', node: 1 }), { error: 'last_voter', leaderId: 1 })
+})
+
+t.test('§4.1 a config entry truncated by a new leader reverts the configuration', async (t) => {
+  const c = new Cluster([1, 2, 3, 4], { voters: [1, 2, 3], jitter: (id) => (id === 2 ? 0 : 5) })
+  c.campaign(1).stabilize()
+  c.changeMembership(1, { type: 'addVoter', node: 4 })
+  c.drop() // the entry reaches nobody
+  t.same(c.status(1).voters, [1, 2, 3, 4])
+  c.crash(1).restart(1)
+  t.same(c.status(1).voters, [1, 2, 3, 4], 'rebuilt from the log after a restart: uncommitted, but in force')
+  c.crash(1)
+  c.tickAll(10)
+  t.same(c.leaders(), [2], 'nodes 2 and 3 elect a leader of term 2 without the entry')
+  c.restart(1)
+  c.tickAll(3)
+  t.same(c.log(1), ['1:-', '2:-'], 'node 1 lost the entry to the new leader\'s log')
+  t.same(c.status(1).voters, [1, 2, 3], 'and with it the configuration')
+  t.same(c.status(4).voters, [1, 2, 3])
+})
+
+t.test('§4.2.3 a removed node cannot disrupt the cluster (pre-vote and leader stickiness)', async (t) => {
+  for (const preVote of [true, false]) {
+    const c = new Cluster([1, 2, 3], { preVote, checkQuorum: true, jitter: (id) => (id === 3 ? 0 : 3) })
+    c.campaign(1).stabilize()
+    c.changeMembership(1, { type: 'removeVoter', node: 3 })
+    c.stabilize()
+    t.same(c.status(3).voters, [1, 2, 3], 'node 3 does not know it was removed')
+    c.tickAll(60) // node 3 times out again and again
+    t.same(c.leaders(), [1], `preVote=${preVote}: the leader survives`)
+    t.equal(c.status(1).term, 1, 'in its original term')
+    t.equal(c.status(2).term, 1)
+    t.equal(c.status(2).lead, 1)
+    if (preVote) t.equal(c.status(3).term, 1, 'pre-votes fail, so the removed node does not even inflate its term')
+    else t.ok(c.status(3).term > 1, 'without pre-vote it inflates its own term, but nobody listens')
+    c.propose(1, 'x')
+    c.stabilize()
+    t.equal(c.status(2).commit, 3)
+  }
+})
+
+t.test('§4.2.2 a leader whose removal is not yet committed may stand again after a crash', async (t) => {
+  // Leader 1 removes itself from {1,2,3,4}, the entry reaches nobody, it crashes, node 2 dies.
+  // Nodes 3 and 4 (old configuration: quorum 3 of 4) need node 1's vote, which its longer log
+  // refuses them. Node 1 (new configuration {2,3,4}, quorum 2) may campaign without counting
+  // itself, commits its removal with 3 and 4, and steps down; then 3 or 4 takes over.
+  const c = new Cluster([1, 2, 3, 4], { jitter: (id) => (id === 1 ? 0 : id) })
+  c.campaign(1).stabilize()
+  c.changeMembership(1, { type: 'removeVoter', node: 1 })
+  c.drop()
+  c.crash(1).crash(2).restart(1)
+  t.same(c.status(1).voters, [2, 3, 4], 'restarted with its removal in the log, uncommitted')
+  c.tickAll(10)
+  t.same([c.status(3).term, c.status(3).vote, c.status(4).vote], [2, 1, 1], 'node 1 was elected by 3 and 4 in term 2')
+  t.equal(c.status(1).role, 'follower', 'and stepped down once the removal committed')
+  t.same(c.status(3).voters, [2, 3, 4])
+  t.ok(c.status(3).commit >= 3, 'the removal and node 1\'s no-op are committed')
+  c.tickAll(40)
+  const leaders = c.leaders()
+  t.ok(leaders.length === 1 && [3, 4].includes(leaders[0]!), `a leader among the remaining voters (${leaders})`)
+  const term = c.status(1).term
+  c.tickAll(40)
+  t.equal(c.status(1).term, term, 'node 1 campaigns no more')
+  t.equal(c.status(1).role, 'follower')
+})
+
+// ---- durable side ---------------------------------------------------------------------------
+
+function tempDir(t: Test): string {
+  const dir = mkdtempSync(join(tmpdir(), 'samsa-raft-membership-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  return join(dir, '__cluster_metadata-0')
+}
+
+const config = (index: number, term: number, voters: number[], node: number): Entry => ({
+  index, term, kind: 'config', data: encodeConfigEntry({ change: { type: 'addVoter', node }, voters }),
+})
+
+t.test('the config entry kind survives the wire codec and the RecordBatch encoding', async (t) => {
+  const entries: Entry[] = [
+    { index: 1, term: 1, kind: 'noop', data: new Uint8Array(0) },
+    config(2, 1, [1, 2, 3, 4], 4),
+    { index: 3, term: 1, kind: 'data', data: new Uint8Array([9]) },
+  ]
+  const m: Message = { type: 'append', from: 1, to: 2, term: 1, prevIndex: 0, prevTerm: 0, entries, commit: 0 }
+  const back = decodeMessage(encodeMessage(m))
+  t.same(back.type === 'append' && back.entries.map((e) => e.kind), ['noop', 'config', 'data'])
+  t.same(back.type === 'append' && decodeConfigEntry(back.entries[1]!.data), { change: { type: 'addVoter', node: 4 }, voters: [1, 2, 3, 4] })
+  // type, from, to, term, prevIndex, prevTerm, commit, count, then the entry: term, kind, data.
+  const frame = encodeMessage({ ...m, entries: [entries[1]!], prevIndex: 1, prevTerm: 1 })
+  t.equal(frame[9], 2, 'kind 2 is config')
+  frame[9] = 7
+  t.throws(() => decodeMessage(frame), 'an unknown entry kind is rejected, not read as data')
+  const disk = decodeEntries(encodeEntries(entries, 1))
+  t.same(disk.map((e) => e.kind), ['noop', 'config', 'data'])
+  t.same(Buffer.from(disk[1]!.data), Buffer.from(entries[1]!.data))
+})
+
+t.test('LogStorage: the configuration survives restart, snapshots and a torn tail', async (t) => {
+  const dir = tempDir(t)
+  const open = (): LogStorage => LogStorage.open({ dir, voters: [1], fsync: false })
+  const node = (s: LogStorage): RaftNode => new RaftNode({
+    id: 1, voters: [1], storage: s, random: { int: () => 0 }, electionTicks: 10, heartbeatTicks: 1,
+  })
+  const drain = (n: RaftNode, s: LogStorage): void => {
+    while (n.hasReady()) {
+      const rd = n.ready()
+      if (rd.snapshot) s.applySnapshot(rd.snapshot)
+      s.append(rd.entries)
+      s.sync()
+      if (rd.hardState) s.setHardState(rd.hardState)
+      n.advance()
+    }
+  }
+  let s = open()
+  let n = node(s)
+  n.campaign()
+  drain(n, s)
+  t.equal(n.status().role, 'leader', 'a single voter elects itself')
+  t.same(n.proposeConfChange({ type: 'addVoter', node: 2 }), { index: 2, term: 1 })
+  drain(n, s)
+  t.same(n.status().voters, [1, 2])
+  s.close()
+
+  s = open()
+  n = node(s)
+  t.same(n.status().voters, [1, 2], 'rebuilt from the log on restart (the entry is not even committed)')
+  t.equal(n.status().commit, 1)
+  s.close()
+
+  // A torn tail: the config entry was half written when the process died.
+  const logFile = join(dir, '00000000000000000000.log')
+  truncateSync(logFile, statSync(logFile).size - 5)
+  s = open()
+  n = node(s)
+  t.equal(s.lastIndex(), 1, 'the torn entry is cut')
+  t.same(n.status().voters, [1], 'and the configuration reverts to the one before it')
+  // Commit a change, snapshot past it and restart: the voters come from the snapshot.
+  n.campaign()
+  drain(n, s)
+  t.equal(n.status().role, 'leader')
+  const added = n.proposeConfChange({ type: 'addVoter', node: 3 })
+  t.same(added, { index: 3, term: 2 })
+  drain(n, s)
+  // Node 3 acknowledges (as it would over the network), so the change commits.
+  n.step({ type: 'appendResp', from: 3, to: 1, term: 2, reject: false, index: 3, hintIndex: 0, hintTerm: 0 })
+  drain(n, s)
+  t.equal(n.status().commit, 3)
+  s.createSnapshot(3, new Uint8Array([1]), n.votersAt(3))
+  t.same(n.votersAt(2), [1], 'the configuration before the change is still known')
+  s.close()
+  s = open()
+  t.same(s.snapshot().meta.voters, [1, 3])
+  n = node(s)
+  t.same(n.status().voters, [1, 3], 'the snapshot carries the voters; the bootstrap list is ignored')
+  s.close()
+})
