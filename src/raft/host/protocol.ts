@@ -1,6 +1,7 @@
 /**
- * Messages between the main thread and a Raft worker (actors/raft-worker.ts). Plain
- * postMessage with request ids: `req` pairs every reply with its request.
+ * Messages between the main thread and a Raft worker (actors/raft-worker.ts), through the
+ * router: the main thread asks the worker's RAFT_CONTROL_ACTOR (ControlCall → Reply), and the
+ * worker tells the main thread's RAFT_EVENTS_ACTOR what happened (RaftEvent, in order).
  */
 import type { MessagePort } from 'node:worker_threads'
 import type { ConfChange } from '../membership.ts'
@@ -15,8 +16,8 @@ export interface RaftWorkerData {
   /** The Raft log directory, e.g. `<metadata.log.dir>/__cluster_metadata-0`. */
   readonly dir: string
   /**
-   * TCP listen port for other nodes' peer links (0: any free port, reported in the 'listening'
-   * event; null: no listener, the nodes are linked by `links`).
+   * TCP listen port for other nodes' peer links (0: any free port, reported by the 'hello'
+   * call; null: no listener, the nodes are linked by `links`).
    */
   readonly port: number | null
   readonly host?: string
@@ -28,6 +29,8 @@ export interface RaftWorkerData {
   readonly heartbeatTicks: number
   /** Post committed entries to the main thread ('applied' events). */
   readonly deliverApplied: boolean
+  /** The worker's end of its port link to the main thread's router (transferred). */
+  readonly hub: MessagePort
 }
 
 export interface LagStats {
@@ -37,17 +40,24 @@ export interface LagStats {
   readonly meanMs: number
 }
 
-export type ToWorker =
+/** The Raft worker's control actor (on the worker's router): what the main thread asks it. */
+export const RAFT_CONTROL_ACTOR = 'raft-control'
+/** The main thread's actor that receives the worker's events (tells, in order). */
+export const RAFT_EVENTS_ACTOR = 'raft-events'
+
+export type ControlCall =
+  /** The node's peer-listener port (0 when it has none). */
+  | { readonly op: 'hello' }
   | { readonly op: 'peers'; readonly peers: readonly PeerAddress[] }
-  | { readonly op: 'propose'; readonly req: number; readonly data: Uint8Array }
-  | { readonly op: 'read'; readonly req: number }
-  | { readonly op: 'status'; readonly req: number }
-  | { readonly op: 'transfer'; readonly req: number; readonly to: NodeId }
-  | { readonly op: 'membership'; readonly req: number; readonly change: ConfChange }
-  | { readonly op: 'campaign'; readonly req: number }
-  | { readonly op: 'compact'; readonly req: number; readonly index: LogIndex; readonly data: Uint8Array }
-  | { readonly op: 'lag'; readonly req: number }
-  | { readonly op: 'stop'; readonly req: number }
+  | { readonly op: 'propose'; readonly data: Uint8Array }
+  | { readonly op: 'read' }
+  | { readonly op: 'status' }
+  | { readonly op: 'transfer'; readonly to: NodeId }
+  | { readonly op: 'membership'; readonly change: ConfChange }
+  | { readonly op: 'campaign' }
+  | { readonly op: 'compact'; readonly index: LogIndex; readonly data: Uint8Array }
+  | { readonly op: 'lag' }
+  | { readonly op: 'stop' }
 
 export interface AppliedEntry {
   readonly index: LogIndex
@@ -56,11 +66,9 @@ export interface AppliedEntry {
   readonly data: Uint8Array
 }
 
-export type Reply = ProposeReply | ReadReply | Status | LagStats | Failure | null
+export type Reply = ProposeReply | ReadReply | Status | LagStats | Failure | { readonly port: number } | null
 
-export type FromWorker =
-  | { readonly ev: 'listening'; readonly port: number }
-  | { readonly ev: 'reply'; readonly req: number; readonly value: Reply }
+export type RaftEvent =
   | { readonly ev: 'applied'; readonly entries: readonly AppliedEntry[] }
   | { readonly ev: 'restored'; readonly index: LogIndex; readonly data: Uint8Array }
   | { readonly ev: 'role'; readonly lead: NodeId; readonly role: Role; readonly term: Term }

@@ -2,23 +2,33 @@
  * The main thread's handle on a Raft node running in its own worker thread
  * (actors/raft-worker.ts): start it, give it its peers, propose, read, ask its status, stop it
  * cleanly or kill it (terminate: a crash, as far as its disk and peers can tell).
+ *
+ * Calls are router asks to the worker's control actor; the worker's events arrive as tells to
+ * this side's events actor. The handle uses the router it is given (a broker's hub) or one of
+ * its own. A worker that exits fails the calls in flight at once (the port link goes down);
+ * they, and later calls, answer { error: 'stopped' }.
  */
-import { Worker } from 'node:worker_threads'
+import { MessageChannel, Worker } from 'node:worker_threads'
+import { PortLink } from '../../router/port-link.ts'
+import { Router } from '../../router/router.ts'
 import type { ConfChange } from '../membership.ts'
 import type { Status } from '../raft-node.ts'
 import type { NodeId } from '../types.ts'
 import type { PeerAddress } from '../transport/transport.ts'
-import type { AppliedEntry, FromWorker, LagStats, RaftWorkerData, Reply, ToWorker } from './protocol.ts'
+import { RAFT_CONTROL_ACTOR, RAFT_EVENTS_ACTOR, type AppliedEntry, type ControlCall, type LagStats, type RaftEvent, type RaftWorkerData, type Reply } from './protocol.ts'
 import type { Failure, ProposeReply, ReadReply } from './raft-host.ts'
 
 const WORKER_URL = new URL('../../../actors/raft-worker.ts', import.meta.url)
+/** Calls the node answers itself within 4 election timeouts; this only catches a stuck thread. */
+const CALL_TIMEOUT_MS = 120_000
+const STOPPED: Failure = { error: 'stopped', leaderId: 0 }
 
 export class RaftWorkerHandle {
   readonly id: NodeId
-  readonly port: number
+  /** The node's peer-listener port (0 when it listens on none). */
+  port = 0
   readonly #worker: Worker
-  readonly #pending = new Map<number, (v: Reply) => void>()
-  #req = 0
+  readonly #router: Router
   #exited = false
   #appliedListeners: Array<(entries: readonly AppliedEntry[]) => void> = []
   /** The latest leader/role/term the node reported. */
@@ -26,37 +36,39 @@ export class RaftWorkerHandle {
   /** An uncaught error that ended the worker (a bug or a failed disk), if any. */
   failure: Error | null = null
 
-  private constructor(id: NodeId, worker: Worker, port: number) {
+  private constructor(id: NodeId, worker: Worker, router: Router, ownsRouter: boolean, link: PortLink) {
     this.id = id
     this.#worker = worker
-    this.port = port
-    worker.on('message', (m: FromWorker) => this.#onMessage(m))
+    this.#router = router
+    router.register(RAFT_EVENTS_ACTOR, (body) => this.#onEvent(body as RaftEvent))
+    router.routeActors(link, [RAFT_CONTROL_ACTOR])
     worker.on('error', (err) => { this.failure = err })
     worker.on('exit', () => {
       this.#exited = true
-      for (const resolve of this.#pending.values()) resolve({ error: 'stopped', leaderId: 0 })
-      this.#pending.clear()
+      router.removeLink(link)
+      router.unregister(RAFT_EVENTS_ACTOR)
+      if (ownsRouter) router.close()
     })
   }
 
   /**
-   * Starts the worker; resolves once its peer port listens. `onApplied` is registered before
-   * any event can arrive, so it also sees the entries a restarted node re-applies at once.
+   * Starts the worker; resolves once it serves (its peer port listens). `onApplied` is
+   * registered before any event can arrive, so it also sees the entries a restarted node
+   * re-applies at once. `hub`: the router to attach to (default: a router of the handle's own).
    */
-  static start(data: RaftWorkerData, onApplied?: (entries: readonly AppliedEntry[]) => void): Promise<RaftWorkerHandle> {
-    const transferList = (data.links ?? []).map((l) => l.port)
-    const worker = new Worker(WORKER_URL, { workerData: data, transferList, name: `samsa-raft-${data.id}` })
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error): void => reject(err)
-      worker.once('error', onError)
-      worker.once('message', (m: FromWorker) => {
-        worker.off('error', onError)
-        if (m.ev !== 'listening') return reject(new Error(`raft worker ${data.id} said ${m.ev} before listening`))
-        const handle = new RaftWorkerHandle(data.id, worker, m.port)
-        if (onApplied !== undefined) handle.onApplied(onApplied)
-        resolve(handle)
-      })
-    })
+  static async start(data: Omit<RaftWorkerData, 'hub'>, onApplied?: (entries: readonly AppliedEntry[]) => void, hub?: Router): Promise<RaftWorkerHandle> {
+    const { port1, port2 } = new MessageChannel()
+    const transferList = [port2, ...(data.links ?? []).map((l) => l.port)]
+    const worker = new Worker(WORKER_URL, { workerData: { ...data, hub: port2 }, transferList, name: `samsa-raft-${data.id}` })
+    const router = hub ?? new Router({ node: data.id, name: `raft-handle-${data.id}` })
+    const handle = new RaftWorkerHandle(data.id, worker, router, hub === undefined, new PortLink(`raft worker ${data.id}`, port1))
+    if (onApplied !== undefined) handle.onApplied(onApplied)
+    const failed = new Promise<never>((_, reject) => worker.once('error', reject))
+    failed.catch(() => {}) // a later failure is reported through `failure`, not here
+    const hello = await Promise.race([handle.#call({ op: 'hello' }), failed])
+    if (hello === null || !('port' in hello)) throw new Error(`raft worker ${data.id} did not start: ${JSON.stringify(hello)}`)
+    handle.port = hello.port
+    return handle
   }
 
   onApplied(listener: (entries: readonly AppliedEntry[]) => void): void {
@@ -64,49 +76,49 @@ export class RaftWorkerHandle {
   }
 
   setPeers(peers: readonly PeerAddress[]): void {
-    this.#post({ op: 'peers', peers })
+    void this.#call({ op: 'peers', peers })
   }
 
   propose(data: Uint8Array): Promise<ProposeReply> {
-    return this.#call((req) => ({ op: 'propose', req, data })) as Promise<ProposeReply>
+    return this.#call({ op: 'propose', data }) as Promise<ProposeReply>
   }
 
   readIndex(): Promise<ReadReply> {
-    return this.#call((req) => ({ op: 'read', req })) as Promise<ReadReply>
+    return this.#call({ op: 'read' }) as Promise<ReadReply>
   }
 
   status(): Promise<Status | Failure> {
-    return this.#call((req) => ({ op: 'status', req })) as Promise<Status | Failure>
+    return this.#call({ op: 'status' }) as Promise<Status | Failure>
   }
 
   transferLeader(to: NodeId): Promise<Failure | null> {
-    return this.#call((req) => ({ op: 'transfer', req, to })) as Promise<Failure | null>
+    return this.#call({ op: 'transfer', to }) as Promise<Failure | null>
   }
 
   /** Adds or removes one voter (at the leader); resolves when the change commits or fails. */
   changeMembership(change: ConfChange): Promise<ProposeReply> {
-    return this.#call((req) => ({ op: 'membership', req, change })) as Promise<ProposeReply>
+    return this.#call({ op: 'membership', change }) as Promise<ProposeReply>
   }
 
   /** Starts an election now (e.g. a one-voter quorum at start-up, instead of waiting out a timeout). */
   campaign(): Promise<void> {
-    return this.#call((req) => ({ op: 'campaign', req })).then(() => undefined)
+    return this.#call({ op: 'campaign' }).then(() => undefined)
   }
 
   compact(index: number, data: Uint8Array): Promise<void> {
-    return this.#call((req) => ({ op: 'compact', req, index, data })).then(() => undefined)
+    return this.#call({ op: 'compact', index, data }).then(() => undefined)
   }
 
   /** Event-loop delay of the worker since the previous call. */
   lag(): Promise<LagStats> {
-    return this.#call((req) => ({ op: 'lag', req })) as Promise<LagStats>
+    return this.#call({ op: 'lag' }) as Promise<LagStats>
   }
 
   /** Clean stop: the node flushes and closes its log and sockets, then the thread exits. */
   async stop(): Promise<void> {
     if (this.#exited) return
     const exited = new Promise((r) => this.#worker.once('exit', r))
-    await this.#call((req) => ({ op: 'stop', req }))
+    await this.#call({ op: 'stop' })
     await exited
   }
 
@@ -115,30 +127,20 @@ export class RaftWorkerHandle {
     if (!this.#exited) await this.#worker.terminate()
   }
 
-  #call(make: (req: number) => ToWorker): Promise<Reply> {
-    if (this.#exited) return Promise.resolve({ error: 'stopped', leaderId: 0 })
-    const req = ++this.#req
-    return new Promise((resolve) => {
-      this.#pending.set(req, resolve)
-      this.#post(make(req))
-    })
+  async #call(call: ControlCall): Promise<Reply> {
+    if (this.#exited) return STOPPED
+    try {
+      return await this.#router.ask<Reply>({ node: this.id, actor: RAFT_CONTROL_ACTOR }, call, { timeoutMs: CALL_TIMEOUT_MS })
+    } catch {
+      return STOPPED // the thread is gone (or stuck past the deadline): as a stopped node
+    }
   }
 
-  #post(m: ToWorker): void {
-    if (!this.#exited) this.#worker.postMessage(m)
-  }
-
-  #onMessage(m: FromWorker): void {
-    switch (m.ev) {
-      case 'reply': {
-        const resolve = this.#pending.get(m.req)
-        this.#pending.delete(m.req)
-        resolve?.(m.value)
-        break
-      }
-      case 'applied': for (const l of this.#appliedListeners) l(m.entries); break
-      case 'role': this.role = { lead: m.lead, role: m.role, term: m.term }; break
-      case 'restored': case 'listening': break
+  #onEvent(e: RaftEvent): void {
+    switch (e.ev) {
+      case 'applied': for (const l of this.#appliedListeners) l(e.entries); break
+      case 'role': this.role = { lead: e.lead, role: e.role, term: e.term }; break
+      case 'restored': break
     }
   }
 }
