@@ -15,6 +15,7 @@ import { Admin, Consumer, stringDeserializers } from '@platformatic/kafka'
 import { startBroker } from '../helpers/broker.ts'
 import { startServerProcess } from '../helpers/server-process.ts'
 import { RawClient } from '../helpers/raw-client.ts'
+import { confluentPython, hasKcat, runProcess } from '../helpers/external.ts'
 import type { Broker } from '../../src/index.ts'
 import { encodeDeleteRecordsRequest } from '../../src/protocol/messages/delete-records-request.ts'
 import { decodeDeleteRecordsResponse } from '../../src/protocol/messages/delete-records-response.ts'
@@ -187,6 +188,40 @@ t.test('DeleteRecords with kafkajs, @platformatic/kafka and the raw protocol', a
   t.same(await offsets(admin, 'dr'), { low: 20, high: 20 })
   const more = await produce(kafka, 'dr', 'after', 1, Date.now())
   t.same((await readFrom(t, broker, 'dr', 20)).values, more, 'the partition keeps working after everything was deleted')
+})
+
+t.test('librdkafka below the log start: OFFSET_OUT_OF_RANGE, then auto.offset.reset (kcat, confluent-kafka-python)', async (t) => {
+  // A consumer whose position fell below the log start (retention, DeleteRecords) must get
+  // OFFSET_OUT_OF_RANGE with an empty record set it can parse, then reset — not a parse failure.
+  const { kafka, admin } = await kafkajsAdmin(t, broker)
+  await admin.createTopics({ topics: [{ topic: 'dr-rdkafka', numPartitions: 1, configEntries: [{ name: 'segment.bytes', value: '1024' }] }] })
+  const sent = await produce(kafka, 'dr-rdkafka', 'r', 3, Date.now())
+  await admin.fetchTopicMetadata({ topics: ['dr-rdkafka'] })
+  await admin.deleteTopicRecords({ topic: 'dr-rdkafka', partitions: [{ partition: 0, offset: '8' }] })
+  if (hasKcat()) {
+    const r = await runProcess('kcat', ['-C', '-b', broker.bootstrap, '-t', 'dr-rdkafka', '-o', '2', '-e', '-X', 'auto.offset.reset=earliest', '-f', '%o %s\n'], { timeoutMs: 30_000 })
+    t.equal(r.code, 0, `kcat exited (${r.stderr.slice(0, 300)})`)
+    t.notMatch(r.stderr, /parse failure|PROTOERR/i, 'no protocol errors')
+    t.same(r.stdout.trim().split('\n'), sent.slice(8).map((v, i) => `${8 + i} ${v}`), 'reset to the log start and read the rest')
+  } else t.comment('kcat not installed: skipped')
+  const python = confluentPython()
+  if (python !== null) {
+    const script = [
+      'import sys', 'from confluent_kafka import Consumer, TopicPartition',
+      `c = Consumer({"bootstrap.servers": "${broker.bootstrap}", "group.id": "dr-py", "auto.offset.reset": "earliest", "enable.auto.commit": False})`,
+      'c.assign([TopicPartition("dr-rdkafka", 0, 2)])',
+      'got = []',
+      'while len(got) < 4:',
+      '    m = c.poll(10)',
+      '    if m is None: break',
+      '    if m.error(): print("error", m.error(), file=sys.stderr); continue',
+      '    got.append(m.offset())',
+      'print(" ".join(map(str, got))); c.close()',
+    ].join('\n')
+    const r = await runProcess(python, ['-c', script], { timeoutMs: 60_000 })
+    t.equal(r.code, 0, `python exited (${r.stderr.slice(0, 300)})`)
+    t.equal(r.stdout.trim(), '8 9 10 11', 'confluent-kafka-python reset to the log start')
+  } else t.comment('confluent-kafka-python not installed: skipped')
 })
 
 t.test('a deleted topic leaves the disk after file.delete.delay.ms; the name is reusable at once', async (t) => {

@@ -27,11 +27,18 @@ interface Target {
   readonly currentLeaderEpoch: number
 }
 
+/**
+ * Records of a partition that returns none (an error, or nothing yet): empty, never null —
+ * librdkafka refuses a null (size −1) message set as a parse failure and refetches in a loop,
+ * and Kafka itself always sends an empty one.
+ */
+const NO_RECORDS = Buffer.alloc(0)
+
 function emptyPartition(index: number, error: InternalError | null): PartitionData {
   return {
     partitionIndex: index, errorCode: error ? errorCode(error) : ErrorCode.NONE, highWatermark: -1, lastStableOffset: -1,
     logStartOffset: -1, divergingEpoch: { epoch: -1, endOffset: -1 }, currentLeader: { leaderId: -1, leaderEpoch: -1 },
-    snapshotId: { endOffset: -1, epoch: -1 }, abortedTransactions: null, preferredReadReplica: -1, records: null,
+    snapshotId: { endOffset: -1, epoch: -1 }, abortedTransactions: null, preferredReadReplica: -1, records: NO_RECORDS,
   }
 }
 
@@ -72,7 +79,7 @@ async function readAll(ctx: RequestContext, targets: readonly Target[], isolatio
 function apply(data: PartitionData, r: FetchItemResult): number {
   if ('error' in r) {
     data.errorCode = errorCode(r.error)
-    data.records = null
+    data.records = NO_RECORDS
     if (r.watermarks) {
       data.highWatermark = r.watermarks.highWatermark
       data.lastStableOffset = r.watermarks.lastStableOffset
