@@ -67,7 +67,8 @@ export interface PartitionHost {
   createPartition(spec: PartitionSpec): Promise<PartitionHandle>
   updatePartition(handle: PartitionHandle, change: { leaderEpoch?: number; config?: LogConfig }): Promise<void>
   deletePartition(handle: PartitionHandle): Promise<string>
-  closeOwner(owner: string): Promise<void>
+  /** Clean close of one broker's partitions; their final watermarks by handle key (recovery point = log end). */
+  closeOwner(owner: string): Promise<ReadonlyMap<string, Watermarks>>
   /**
    * One Produce request's batches, one message per shard, posted synchronously before this
    * returns (appends keep arrival order). The host owns the records' memory afterwards (it may

@@ -203,11 +203,16 @@ export class ReplicaService {
   /** Clean shutdown of every hosted partition (flush, producer snapshots). */
   async close(): Promise<void> {
     await this.#reconciling
-    // The final checkpoints are written after this: keep what they need (log start offsets, HWs).
-    // Recovery points taken before the closing flush are lower than the final ones, which is safe.
+    // The final checkpoints are written after this: keep what they need (log start offsets, HWs,
+    // and the recovery points after the closing flush, so a later unclean start scans nothing
+    // already flushed). A partition that did not close cleanly keeps its last published values.
     const final = new Map<string, Watermarks>()
     for (const [key, p] of this.#hosted) final.set(key, this.#pool.watermarks(p.handle))
-    await this.#pool.closeOwner(this.#owner)
+    const closed = await this.#pool.closeOwner(this.#owner)
+    for (const [key, p] of this.#hosted) {
+      const w = closed.get(p.handle.key)
+      if (w !== undefined) final.set(key, w)
+    }
     this.#closedWatermarks = final
     this.#byHandle.clear()
   }

@@ -300,6 +300,9 @@ export class ShardHost {
       this.#forget(actor)
       try {
         actor.close()
+        // The close flushed: its final watermarks (recovery point = log end) go to the slot, which
+        // the pool reads for the broker's last checkpoint files before it frees the slot.
+        this.#table.publish(actor.slot, actor.watermarks())
       } catch (err) {
         this.#logger.error({ err: String(err), topicId: actor.topicId, partition: actor.partition }, 'closing a partition failed')
       }

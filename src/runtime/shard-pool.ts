@@ -224,15 +224,19 @@ export class ShardPool implements PartitionHost {
     return r.ok
   }
 
-  /** Clean close of every partition of one broker (its stop()). */
-  async closeOwner(owner: string): Promise<void> {
-    const slotsByShard = new Map<number, Map<number, number>>() // shard → actorId → slot
+  /**
+   * Clean close of every partition of one broker (its stop()). Returns each cleanly closed
+   * partition's final watermarks by handle key (its recovery point is then its log end offset).
+   */
+  async closeOwner(owner: string): Promise<Map<string, Watermarks>> {
+    const slotsByShard = new Map<number, Map<number, { slot: number; key: string }>>() // shard → actorId → slot
+    const final = new Map<string, Watermarks>()
     for (const hosted of [...this.#byKey.values()]) {
       if (hosted.spec.owner !== owner) continue
-      const { shard, slot, actorId } = hosted.handle
+      const { shard, slot, actorId, key } = hosted.handle
       let slots = slotsByShard.get(shard)
       if (slots === undefined) slotsByShard.set(shard, (slots = new Map()))
-      slots.set(actorId, slot)
+      slots.set(actorId, { slot, key })
       this.#forget(hosted, false)
     }
     await Promise.all([...slotsByShard].map(async ([shard, slots]) => {
@@ -243,10 +247,13 @@ export class ShardPool implements PartitionHost {
       }
       // Only now does no worker write these slots any more.
       for (const actorId of r.ok) {
-        const slot = slots.get(actorId)
-        if (slot !== undefined) this.#tables[shard]!.free(slot)
+        const s = slots.get(actorId)
+        if (s === undefined) continue
+        final.set(s.key, this.#tables[shard]!.read(s.slot))
+        this.#tables[shard]!.free(s.slot)
       }
     }))
+    return final
   }
 
   async listOffsetByTime(handle: PartitionHandle, timestamp: number): Promise<{ ok: { offset: number; timestamp: number; leaderEpoch: number } | null } | { error: 'not_leader_or_follower' | 'shard_unavailable' | 'request_timed_out' }> {
