@@ -71,6 +71,8 @@ let nextConnectionId = 1
  * never overlap in it — and idle connections cost no read memory.
  */
 const STAGING_BYTES = 64 * 1024
+/** The longest delay Node's timers (and socket timeouts) hold. */
+const MAX_TIMER_MS = 2 ** 31 - 1
 const sharedStaging = Buffer.allocUnsafeSlow(STAGING_BYTES)
 /** A frame tail at least this long is read into directly; a shorter one comes through staging (one read may then carry several frames). */
 const DIRECT_READ_MIN = 64 * 1024
@@ -114,6 +116,8 @@ export class Connection implements ConnectionInfo {
   #stash: Buffer[] = []
   /** Reads are held until the socket drains its unsent responses (one waiter at a time). */
   #awaitingDrain = false
+  /** When the connection last read or answered (for idle timeouts beyond Node's timer range). */
+  #lastActivity = Date.now()
   /** True while a chunk is being framed: a response settling synchronously must not start framing later bytes first. */
   #consuming = false
   /** User-buffer reads: the (shared) staging buffer, and the view handed out for the next read (staging, or a frame's tail). */
@@ -136,7 +140,8 @@ export class Connection implements ConnectionInfo {
     this.#log = log
     socket.setNoDelay(true)
     if (Number.isFinite(limits.idleTimeoutMs)) {
-      socket.setTimeout(limits.idleTimeoutMs, () => this.close('idle for connections.max.idle.ms'))
+      socket.on('timeout', () => this.#onIdleTimer())
+      socket.setTimeout(Math.min(limits.idleTimeoutMs, MAX_TIMER_MS))
     }
     if (!this.#userBuffer) {
       socket.on('data', (chunk: Buffer) => this.#onData(chunk))
@@ -202,12 +207,28 @@ export class Connection implements ConnectionInfo {
 
   #onData(chunk: Buffer): void {
     if (this.#closed) return
+    this.#lastActivity = Date.now()
     if (this.#stash.length > 0 || this.#readsBlocked() || this.#consuming) {
       this.#stash.push(this.#own(chunk))
       this.#socket.pause()
       return
     }
     this.#consume(chunk)
+  }
+
+  /**
+   * Node's socket timer holds at most 2^31-1 ms (longer values are cut to it, with a warning):
+   * a longer connections.max.idle.ms is measured from the last read or write here, and the
+   * timer re-armed for what remains.
+   */
+  #onIdleTimer(): void {
+    const idleMs = this.#limits.idleTimeoutMs
+    const remaining = idleMs <= MAX_TIMER_MS ? 0 : idleMs - (Date.now() - this.#lastActivity)
+    if (remaining <= 0) {
+      this.close('idle for connections.max.idle.ms')
+      return
+    }
+    this.#socket.setTimeout(Math.min(remaining, MAX_TIMER_MS))
   }
 
   /** Bytes kept past this callback: a staging-buffer view must be copied (staging is reused), a 'data' chunk is ours already. */
@@ -218,6 +239,7 @@ export class Connection implements ConnectionInfo {
   /** User-buffer read callback: `nread` bytes landed at the start of `#readTarget`. */
   #onRead(nread: number, _buf: Uint8Array): boolean {
     if (this.#closed) return false
+    this.#lastActivity = Date.now()
     const target = this.#readTarget
     if (target.buffer === this.#staging.buffer) {
       this.#onData(this.#staging.subarray(0, nread))
@@ -333,6 +355,7 @@ export class Connection implements ConnectionInfo {
   #settle(pending: Pending, outcome: Outcome): void {
     if (this.#closed) return
     pending.outcome = outcome
+    this.#lastActivity = Date.now()
     // Write every finished response at the head of the queue, in request order.
     this.#socket.cork()
     while (this.#pending.length > 0 && this.#pending[0]!.outcome !== null) {

@@ -218,6 +218,20 @@ t.test('limits: queued.max.request.bytes delays reads but drops nothing; idle co
   t.ok(await idle.closed(5000), 'an idle connection is closed after connections.max.idle.ms')
 })
 
+t.test('a connections.max.idle.ms beyond Node\'s timer range (30 days) arms without overflow', async (t) => {
+  const warnings: string[] = []
+  const onWarning = (w: Error): void => void warnings.push(w.name)
+  process.on('warning', onWarning)
+  t.teardown(() => void process.off('warning', onWarning))
+  const b = await startBroker(t, { config: { 'connections.max.idle.ms': 30 * 24 * 3_600_000 } })
+  const c = await RawClient.connect(b.bootstrap)
+  t.teardown(() => c.close())
+  c.send(RawClient.frame(19, 7, 1, (w) => encodeCreateTopicsRequest(w, 7, { topics: [{ name: 'idle-long', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false })))
+  t.equal(decodeCreateTopicsResponse((await c.response(19, 7)).body, 7).topics[0]!.errorCode, 0, 'the connection serves')
+  t.notOk(await c.closed(300), 'and stays open')
+  t.notOk(warnings.includes('TimeoutOverflowWarning'), 'no timer was cut to 24.8 days')
+})
+
 t.test('long poll: a waiting fetch wakes when data arrives, and min_bytes counts across partitions', async (t) => {
   const { encodeFetchRequest } = await import('../../src/protocol/messages/fetch-request.ts')
   const { decodeFetchResponse } = await import('../../src/protocol/messages/fetch-response.ts')
