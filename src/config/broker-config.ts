@@ -71,6 +71,9 @@ export interface TopicDefaults {
   readonly cleanupPolicy: string
   readonly minInsyncReplicas: number
   readonly fileDeleteDelayMs: number
+  readonly deleteRetentionMs: number
+  readonly minCompactionLagMs: number
+  readonly minCleanableDirtyRatio: number
 }
 
 export interface LoadedConfig {
@@ -173,6 +176,9 @@ function topicDefaults(r: Reader, values: Map<string, string>): TopicDefaults {
     cleanupPolicy: r.list('log.cleanup.policy').join(','),
     minInsyncReplicas: r.int('min.insync.replicas'),
     fileDeleteDelayMs: r.duration('file.delete.delay.ms'),
+    deleteRetentionMs: r.duration('log.cleaner.delete.retention.ms'),
+    minCompactionLagMs: r.long('log.cleaner.min.compaction.lag.ms'),
+    minCleanableDirtyRatio: r.double('log.cleaner.min.cleanable.ratio'),
   }
 }
 
@@ -242,7 +248,24 @@ class Reader {
   }
 
   list(key: string): string[] {
-    return this.#raw(key).split(',').map((s) => s.trim()).filter((s) => s !== '')
+    const items = this.#raw(key).split(',').map((s) => s.trim()).filter((s) => s !== '')
+    const { oneOf } = keyDef(key)
+    if (oneOf) {
+      const bad = items.find((i) => !oneOf.includes(i))
+      if (bad !== undefined) throw new ConfigError(`${key}: '${bad}' is not accepted; accepted: a list of ${oneOf.join(', ')}`)
+    }
+    return items
+  }
+
+  double(key: string): number {
+    const def = keyDef(key)
+    const text = this.#raw(key).trim()
+    const n = Number(text)
+    if (text === '' || !Number.isFinite(n)) throw new ConfigError(`${key}: '${text}' is not a number; accepted: ${def.min} to ${def.max}`)
+    if ((def.min !== undefined && n < def.min) || (def.max !== undefined && n > def.max)) {
+      throw new ConfigError(`${key}: ${text} is out of range; accepted: ${def.min} to ${def.max}`)
+    }
+    return n
   }
 
   resolved(): Map<string, string> {

@@ -32,8 +32,12 @@ function long(def: string | null, doc: string, min?: number): KeyDef {
 function str(def: string | null, doc: string, oneOf?: readonly string[]): KeyDef {
   return { type: 'string', default: def, doc, ...(oneOf ? { oneOf } : {}) }
 }
-function list(def: string | null, doc: string): KeyDef {
-  return { type: 'list', default: def, doc }
+/** A comma-separated list; with `oneOf`, every item must be one of them (an empty list is valid, as in Kafka). */
+function list(def: string | null, doc: string, oneOf?: readonly string[]): KeyDef {
+  return { type: 'list', default: def, doc, ...(oneOf ? { oneOf } : {}) }
+}
+function double(def: string, doc: string, min: number, max: number): KeyDef {
+  return { type: 'double', default: def, doc, min, max }
 }
 function bool(def: string, doc: string): KeyDef {
   return { type: 'boolean', default: def, doc }
@@ -87,7 +91,10 @@ export const CONFIG_KEYS: Readonly<Record<string, KeyDef>> = {
   'log.retention.ms': long(null, 'Retention by time (ms; overrides minutes; -1: forever).', -1),
   'log.retention.bytes': long('-1', 'Retention by size per partition (-1: unlimited).', -1),
   'log.retention.check.interval.ms': long('300000', 'How often retention is checked.', 1),
-  'log.cleanup.policy': list('delete', 'delete, compact or both.'),
+  'log.cleanup.policy': list('delete', 'delete, compact or both.', ['delete', 'compact']),
+  'log.cleaner.delete.retention.ms': long('86400000', 'How long tombstones of compacted topics are kept (topic: delete.retention.ms).', 0),
+  'log.cleaner.min.compaction.lag.ms': long('0', 'Minimum age of a record before compaction may remove it (topic: min.compaction.lag.ms).', 0),
+  'log.cleaner.min.cleanable.ratio': double('0.5', 'Dirty share of a log that starts a compaction pass (topic: min.cleanable.dirty.ratio).', 0, 1),
   'log.message.timestamp.type': str('CreateTime', 'CreateTime or LogAppendTime.', ['CreateTime', 'LogAppendTime']),
   'log.message.timestamp.before.max.ms': long(LONG_MAX, 'How far in the past a record timestamp may be.', 0),
   'log.message.timestamp.after.max.ms': long(LONG_MAX, 'How far in the future a record timestamp may be.', 0),

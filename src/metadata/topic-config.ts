@@ -15,6 +15,7 @@ interface TopicKey {
    */
   readonly brokerKeys: readonly string[]
   readonly min?: number
+  readonly max?: number
   readonly oneOf?: readonly string[]
   /** Kafka's own default when no broker key Samsa knows backs it. */
   readonly fallback?: string
@@ -23,7 +24,7 @@ interface TopicKey {
 export const TOPIC_CONFIG_KEYS: Readonly<Record<string, TopicKey>> = {
   'cleanup.policy': { kind: 'list', brokerKeys: ['log.cleanup.policy'], oneOf: ['delete', 'compact'] },
   'compression.type': { kind: 'string', brokerKeys: ['compression.type'], oneOf: ['producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd'] },
-  'delete.retention.ms': { kind: 'long', brokerKeys: ['log.cleaner.delete.retention.ms'], min: 0, fallback: '86400000' },
+  'delete.retention.ms': { kind: 'long', brokerKeys: ['log.cleaner.delete.retention.ms'], min: 0 },
   'file.delete.delay.ms': { kind: 'long', brokerKeys: ['file.delete.delay.ms'], min: 0 },
   'flush.messages': { kind: 'long', brokerKeys: ['log.flush.interval.messages'], min: 1 },
   'flush.ms': { kind: 'long', brokerKeys: ['log.flush.interval.ms', 'log.flush.scheduler.interval.ms'], min: 0, fallback: '9223372036854775807' },
@@ -32,8 +33,8 @@ export const TOPIC_CONFIG_KEYS: Readonly<Record<string, TopicKey>> = {
   'message.timestamp.type': { kind: 'string', brokerKeys: ['log.message.timestamp.type'], oneOf: ['CreateTime', 'LogAppendTime'] },
   'message.timestamp.before.max.ms': { kind: 'long', brokerKeys: ['log.message.timestamp.before.max.ms'], min: 0 },
   'message.timestamp.after.max.ms': { kind: 'long', brokerKeys: ['log.message.timestamp.after.max.ms'], min: 0 },
-  'min.cleanable.dirty.ratio': { kind: 'double', brokerKeys: ['log.cleaner.min.cleanable.ratio'], min: 0, fallback: '0.5' },
-  'min.compaction.lag.ms': { kind: 'long', brokerKeys: ['log.cleaner.min.compaction.lag.ms'], min: 0, fallback: '0' },
+  'min.cleanable.dirty.ratio': { kind: 'double', brokerKeys: ['log.cleaner.min.cleanable.ratio'], min: 0, max: 1 },
+  'min.compaction.lag.ms': { kind: 'long', brokerKeys: ['log.cleaner.min.compaction.lag.ms'], min: 0 },
   'min.insync.replicas': { kind: 'int', brokerKeys: ['min.insync.replicas'], min: 1 },
   'retention.bytes': { kind: 'long', brokerKeys: ['log.retention.bytes'], min: -1 },
   'retention.ms': { kind: 'long', brokerKeys: ['log.retention.ms', 'log.retention.minutes', 'log.retention.hours'], min: -1, fallback: '604800000' },
@@ -60,15 +61,20 @@ function checkValue(key: TopicKey, value: string): string | null {
     case 'int':
     case 'long': {
       if (!/^-?\d+$/.test(value.trim())) return 'Not a number of type ' + key.kind.toUpperCase()
-      const n = Number(value)
-      if (key.kind === 'int' && (n < -(2 ** 31) || n >= 2 ** 31)) return 'Not a number of type INT'
+      // Kafka's INT and LONG are 32- and 64-bit: anything outside is not a number of the type.
+      const big = BigInt(value.trim())
+      const limit = key.kind === 'int' ? 2n ** 31n : 2n ** 63n
+      if (big < -limit || big >= limit) return 'Not a number of type ' + key.kind.toUpperCase()
+      const n = Number(big)
       if (key.min !== undefined && n < key.min) return `Value must be at least ${key.min}`
+      if (key.max !== undefined && n > key.max) return `Value must be no more than ${key.max}`
       return null
     }
     case 'double': {
       const n = Number(value)
-      if (value.trim() === '' || Number.isNaN(n)) return 'Not a number of type DOUBLE'
+      if (value.trim() === '' || !Number.isFinite(n)) return 'Not a number of type DOUBLE'
       if (key.min !== undefined && n < key.min) return `Value must be at least ${key.min}`
+      if (key.max !== undefined && n > key.max) return `Value must be no more than ${key.max}`
       return null
     }
     case 'boolean':
@@ -137,8 +143,8 @@ export function effectiveTopicConfig(defaults: TopicDefaults, overrides: Readonl
     cleanupPolicy: str('cleanup.policy', defaults.cleanupPolicy),
     compressionType: str('compression.type', defaults.compressionType),
     fileDeleteDelayMs: num('file.delete.delay.ms', defaults.fileDeleteDelayMs),
-    deleteRetentionMs: num('delete.retention.ms', 86_400_000),
-    minCompactionLagMs: num('min.compaction.lag.ms', 0),
-    minCleanableDirtyRatio: num('min.cleanable.dirty.ratio', 0.5),
+    deleteRetentionMs: num('delete.retention.ms', defaults.deleteRetentionMs),
+    minCompactionLagMs: num('min.compaction.lag.ms', defaults.minCompactionLagMs),
+    minCleanableDirtyRatio: num('min.cleanable.dirty.ratio', defaults.minCleanableDirtyRatio),
   }
 }

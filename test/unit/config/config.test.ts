@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { parseProperties } from '../../../src/config/properties.ts'
 import { loadBrokerConfig, ConfigError, didYouMean } from '../../../src/config/broker-config.ts'
 import { setLongTimeout, MAX_TIMER_DELAY_MS } from '../../../src/lib/long-timer.ts'
+import { validateTopicConfig } from '../../../src/metadata/topic-config.ts'
 
 t.test('parses Java properties syntax', async (t) => {
   const p = parseProperties('# comment\n! also\nkey=value\nspaced : v2\nplain v3\ncont=a\\\n  b\nesc=tab\\tend\n')
@@ -29,6 +30,30 @@ t.test('invalid values name the key and what it accepts', async (t) => {
   t.throws(() => loadBrokerConfig(new Map([['listeners', 'PLAINTEXT:/127.0.0.1:9092']])), { message: /listeners: .* is not NAME:\/\/host:port/ })
   t.throws(() => loadBrokerConfig(new Map([['listeners', 'SSL://127.0.0.1:9093']])), { message: /PLAINTEXT only/ })
   t.throws(() => loadBrokerConfig(new Map([['log.message.timestamp.type', 'Wall']])), { message: /accepted: CreateTime, LogAppendTime/ })
+  t.throws(() => loadBrokerConfig(new Map([['log.cleanup.policy', 'bogus']])), { message: /log\.cleanup\.policy: 'bogus' is not accepted; accepted: a list of delete, compact/ })
+  t.throws(() => loadBrokerConfig(new Map([['log.cleaner.min.cleanable.ratio', '7']])), { message: /log\.cleaner\.min\.cleanable\.ratio: 7 is out of range; accepted: 0 to 1/ })
+  t.throws(() => loadBrokerConfig(new Map([['log.cleaner.min.cleanable.ratio', 'half']])), { message: /is not a number/ })
+})
+
+t.test('broker defaults of the compaction settings back the topic configs', async (t) => {
+  const { config } = loadBrokerConfig(new Map([
+    ['log.cleanup.policy', 'compact,delete'], ['log.cleaner.delete.retention.ms', '1000'],
+    ['log.cleaner.min.compaction.lag.ms', '2000'], ['log.cleaner.min.cleanable.ratio', '0.1'],
+  ]))
+  t.same([config.topicDefaults.cleanupPolicy, config.topicDefaults.deleteRetentionMs, config.topicDefaults.minCompactionLagMs, config.topicDefaults.minCleanableDirtyRatio],
+    ['compact,delete', 1000, 2000, 0.1])
+  const defaults = loadBrokerConfig(new Map()).config.topicDefaults
+  t.same([defaults.deleteRetentionMs, defaults.minCompactionLagMs, defaults.minCleanableDirtyRatio], [86_400_000, 0, 0.5], "Kafka's defaults")
+})
+
+t.test('topic config values are checked against Kafka\'s types and ranges', async (t) => {
+  t.match(validateTopicConfig([{ name: 'retention.ms', value: '99999999999999999999999' }]), /Not a number of type LONG/, 'beyond a 64-bit long')
+  t.equal(validateTopicConfig([{ name: 'retention.ms', value: '9223372036854775807' }]), null, 'Long.MAX is a long ("never")')
+  t.match(validateTopicConfig([{ name: 'segment.bytes', value: '2147483648' }]), /Not a number of type INT/)
+  t.match(validateTopicConfig([{ name: 'min.cleanable.dirty.ratio', value: '7' }]), /no more than 1/)
+  t.match(validateTopicConfig([{ name: 'min.cleanable.dirty.ratio', value: 'Infinity' }]), /Not a number of type DOUBLE/)
+  t.equal(validateTopicConfig([{ name: 'min.cleanable.dirty.ratio', value: '0.9' }]), null)
+  t.match(validateTopicConfig([{ name: 'cleanup.policy', value: 'delete,shred' }]), /Invalid value shred/)
 })
 
 t.test('unknown and unimplemented Kafka keys warn once each, with a suggestion', async (t) => {
