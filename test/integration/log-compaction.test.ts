@@ -197,6 +197,13 @@ t.test('__consumer_offsets is compacted and still reloads the latest commits aft
   let admin = k.admin()
   await admin.connect()
   await admin.createTopics({ waitForLeaders: true, topics: [{ topic: 'committed', numPartitions: 1 }] })
+  // Records up to offset 40, so the commits below are positions kafkajs can fetch from: a commit
+  // beyond the log end makes its fetch loop hit OFFSET_OUT_OF_RANGE and commit its default
+  // offset (-2) on its own, racing the commits this test makes.
+  const producer = k.producer()
+  await producer.connect()
+  await producer.send({ topic: 'committed', messages: Array.from({ length: 41 }, (_, i) => ({ value: `r${i}` })) })
+  await producer.disconnect()
   const consumer = k.consumer({ groupId: 'compacting' })
   await consumer.connect()
   const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()))
