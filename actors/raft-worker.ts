@@ -14,6 +14,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { workerData } from 'node:worker_threads'
 import { unreachable } from '../src/lib/assert.ts'
 import { RaftHost } from '../src/raft/host/raft-host.ts'
+import { resolveTiming } from '../src/raft/host/timing.ts'
 import { RAFT_CONTROL_ACTOR, RAFT_EVENTS_ACTOR, type ControlCall, type RaftEvent, type RaftWorkerData, type Reply } from '../src/raft/host/protocol.ts'
 import { LogStorage } from '../src/raft/storage/log-storage.ts'
 import { RouterTransport } from '../src/raft/transport/router-transport.ts'
@@ -23,6 +24,8 @@ import { PortLink } from '../src/router/port-link.ts'
 import { Router } from '../src/router/router.ts'
 
 const data = workerData as RaftWorkerData
+// Settings the caller left out take the measured defaults (src/raft/host/timing.ts).
+const timing = resolveTiming(data)
 
 const lag = monitorEventLoopDelay({ resolution: 1 })
 lag.enable()
@@ -34,12 +37,12 @@ const storage = LogStorage.open({ dir: data.dir, voters: data.voters, fsync: dat
 const events = { node: data.id, actor: RAFT_EVENTS_ACTOR }
 const emit = (e: RaftEvent): void => void router.tell(events, e)
 const host = new RaftHost({
-  id: data.id, voters: data.voters, storage, transport, electionTicks: data.electionTicks, heartbeatTicks: data.heartbeatTicks,
+  id: data.id, voters: data.voters, storage, transport, electionTicks: timing.electionTicks, heartbeatTicks: timing.heartbeatTicks,
   onApply: data.deliverApplied ? (entries) => emit({ ev: 'applied', entries: entries.map(({ index, term, kind, data }) => ({ index, term, kind, data })) }) : undefined,
   onRestore: (snap) => emit({ ev: 'restored', index: snap.meta.index, data: snap.data }),
   onSoftState: (s) => emit({ ev: 'role', lead: s.lead, role: s.role, term: s.term }),
 })
-const ticker = setInterval(() => host.tick(), data.tickMs)
+const ticker = setInterval(() => host.tick(), timing.tickMs)
 
 function control(call: ControlCall): Reply | Promise<Reply> {
   switch (call.op) {

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import type { Test } from 'tap'
 import { RaftHost, type HostStorage } from '../../src/raft/host/raft-host.ts'
+import { DEFAULT_ELECTION_TICKS, DEFAULT_HEARTBEAT_TICKS, DEFAULT_TICK_MS, DEFAULT_TIMING, resolveTiming } from '../../src/raft/host/timing.ts'
 import { LogStorage } from '../../src/raft/storage/log-storage.ts'
 import { MemoryNetwork } from '../../src/raft/transport/memory-transport.ts'
 import type { RaftTransport } from '../../src/raft/transport/transport.ts'
@@ -184,4 +185,29 @@ t.test('changeMembership: add a fourth node through the host, compact, restart; 
   await c.stop(id)
   const restarted = c.start(id)
   t.same(restarted.host.status().voters, [1, 2, 3, 4], 'a restart from the snapshot keeps them (not the bootstrap list)')
+})
+
+t.test('timing defaults: the measured values of docs/raft.md, used when the caller passes none', async (t) => {
+  t.same(DEFAULT_TIMING, { tickMs: 50, heartbeatTicks: 2, electionTicks: 20 }, 'tick 50 ms, heartbeat 2 ticks, election 20 ticks')
+  t.equal(DEFAULT_TICK_MS, 50)
+  t.equal(DEFAULT_HEARTBEAT_TICKS, 2)
+  t.equal(DEFAULT_ELECTION_TICKS, 20)
+  t.same(resolveTiming({ tickMs: 10 }), { tickMs: 10, heartbeatTicks: 2, electionTicks: 20 }, 'only what is left out is defaulted')
+  t.same(resolveTiming({ electionTicks: 15, heartbeatTicks: 3 }), { tickMs: 50, heartbeatTicks: 3, electionTicks: 15 })
+
+  // A one-voter host without electionTicks: it may not campaign before 20 ticks, and must by 40.
+  const root = mkdtempSync(join(tmpdir(), 'samsa-raft-timing-'))
+  const storage = LogStorage.open({ dir: join(root, '__cluster_metadata-0'), voters: [1], fsync: false })
+  const host = new RaftHost({ id: 1, voters: [1], storage, transport: new MemoryNetwork().endpoint(1), random: new Prng(3) })
+  t.teardown(async () => {
+    await host.close()
+    rmSync(root, { recursive: true, force: true })
+  })
+  const drain = async (): Promise<void> => { for (let k = 0; k < 4; k++) await new Promise((r) => setImmediate(r)) }
+  let ticks = 0
+  for (; ticks < DEFAULT_ELECTION_TICKS - 1; ticks++) { host.tick(); await drain() }
+  t.equal(host.status().role, 'follower', `no election within ${ticks} ticks`)
+  while (host.status().role !== 'leader' && ticks < 2 * DEFAULT_ELECTION_TICKS) { host.tick(); ticks++; await drain() }
+  t.equal(host.status().role, 'leader', `elected after ${ticks} ticks, in [20, 40)`)
+  t.ok(ticks >= DEFAULT_ELECTION_TICKS, 'not before the default election timeout')
 })

@@ -13,6 +13,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads'
 import t from 'tap'
 import { RaftWorkerHandle } from '../../src/raft/host/worker-handle.ts'
 import type { AppliedEntry } from '../../src/raft/host/protocol.ts'
+import { DEFAULT_TIMING } from '../../src/raft/host/timing.ts'
 import type { Status } from '../../src/raft/raft-node.ts'
 import type { NodeId } from '../../src/raft/types.ts'
 
@@ -150,8 +151,10 @@ t.test('3 worker-thread nodes of one process over port links: election and commi
 
 t.test('a one-voter quorum on a worker: campaign at start, commit, read, and the log survives a clean restart', async (t) => {
   const root = mkdtempSync(join(tmpdir(), 'samsa-raft-single-'))
-  const data = { id: 1, voters: [1], dir: join(root, '__cluster_metadata-0'), port: 0, fsync: true, tickMs: 10, electionTicks: 15, heartbeatTicks: 3, deliverApplied: true }
+  // No timing given: the node runs with the measured defaults (50 ms ticks; campaign() skips the wait).
+  const data = { id: 1, voters: [1], dir: join(root, '__cluster_metadata-0'), port: 0, fsync: true, deliverApplied: true }
   let h = await RaftWorkerHandle.start(data)
+  t.same(h.timing, DEFAULT_TIMING, 'the handle reports the default timing')
   t.teardown(async () => {
     await h.stop()
     rmSync(root, { recursive: true, force: true })

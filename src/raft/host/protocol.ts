@@ -24,9 +24,12 @@ export interface RaftWorkerData {
   /** Links to nodes in this process (one end of a MessageChannel each; transferred to the worker). */
   readonly links?: ReadonlyArray<{ readonly node: NodeId; readonly port: MessagePort }>
   readonly fsync: boolean
-  readonly tickMs: number
-  readonly electionTicks: number
-  readonly heartbeatTicks: number
+  /** Tick interval in ms (default DEFAULT_TICK_MS, host/timing.ts). */
+  readonly tickMs?: number
+  /** Default DEFAULT_ELECTION_TICKS (host/timing.ts). */
+  readonly electionTicks?: number
+  /** Default DEFAULT_HEARTBEAT_TICKS (host/timing.ts). */
+  readonly heartbeatTicks?: number
   /** Post committed entries to the main thread ('applied' events). */
   readonly deliverApplied: boolean
   /** The worker's end of its port link to the main thread's router (transferred). */

@@ -8,6 +8,9 @@
  * A vote, an append acknowledgement or a commit is therefore never seen by a peer before the
  * state it vouches for is on disk.
  *
+ * Timing: the caller ticks it (actors/raft-worker.ts every DEFAULT_TICK_MS by default); election
+ * and heartbeat ticks default to timing.ts, the values measured in docs/raft.md.
+ *
  * Readies are drained on setImmediate, so every proposal and message that arrived in one turn
  * of the event loop shares one Ready and one fsync (group commit).
  */
@@ -19,6 +22,7 @@ import type { RaftStorage } from '../storage.ts'
 import type { Entry, HardState, LogIndex, Message, NodeId, RefusalReason, Snapshot, SoftState, Term } from '../types.ts'
 import { isRefusal } from '../types.ts'
 import type { RaftTransport } from '../transport/transport.ts'
+import { resolveTiming } from './timing.ts'
 
 /** The write side a host needs besides the core's read side (LogStorage implements it). */
 export interface HostStorage extends RaftStorage {
@@ -45,8 +49,10 @@ export interface RaftHostOptions {
   readonly voters: readonly NodeId[]
   readonly storage: HostStorage
   readonly transport: RaftTransport
-  readonly electionTicks: number
-  readonly heartbeatTicks: number
+  /** Default DEFAULT_ELECTION_TICKS (timing.ts; measured for DEFAULT_TICK_MS ticks). */
+  readonly electionTicks?: number
+  /** Default DEFAULT_HEARTBEAT_TICKS (timing.ts). */
+  readonly heartbeatTicks?: number
   readonly random?: Random
   /** Other core settings (preVote, checkQuorum, flow control). */
   readonly raft?: Partial<Omit<RaftConfig, 'id' | 'voters' | 'storage' | 'random' | 'electionTicks' | 'heartbeatTicks'>>
@@ -70,6 +76,8 @@ export class RaftHost {
   readonly id: NodeId
   readonly #o: RaftHostOptions
   readonly #node: RaftNode
+  readonly #electionTicks: number
+  readonly #heartbeatTicks: number
   #ticks = 0
   #applied: LogIndex
   #drainScheduled = false
@@ -83,9 +91,12 @@ export class RaftHost {
   constructor(o: RaftHostOptions) {
     this.id = o.id
     this.#o = o
+    const { electionTicks, heartbeatTicks } = resolveTiming(o)
+    this.#electionTicks = electionTicks
+    this.#heartbeatTicks = heartbeatTicks
     this.#node = new RaftNode({
       ...o.raft, id: o.id, voters: o.voters, storage: o.storage, random: o.random ?? cryptoRandom,
-      electionTicks: o.electionTicks, heartbeatTicks: o.heartbeatTicks,
+      electionTicks, heartbeatTicks,
     })
     this.#applied = o.storage.firstIndex() - 1
     // A restart restores the state machine from the snapshot, then re-applies committed entries.
@@ -222,8 +233,8 @@ export class RaftHost {
 
   /** Requests the core will never answer (a lost read, a leader that stepped down for good) fail with 'timeout'. */
   #expire(): void {
-    const limit = this.#o.requestTimeoutTicks ?? 4 * this.#o.electionTicks
-    if (this.#ticks % this.#o.heartbeatTicks !== 0) return
+    const limit = this.#o.requestTimeoutTicks ?? 4 * this.#electionTicks
+    if (this.#ticks % this.#heartbeatTicks !== 0) return
     const lead = this.#node.status().lead
     for (const [k, p] of this.#proposals) {
       if (this.#ticks - p.since < limit) continue

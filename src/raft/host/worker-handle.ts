@@ -17,6 +17,7 @@ import type { NodeId } from '../types.ts'
 import type { PeerAddress } from '../transport/transport.ts'
 import { RAFT_CONTROL_ACTOR, RAFT_EVENTS_ACTOR, type AppliedEntry, type ControlCall, type LagStats, type RaftEvent, type RaftWorkerData, type Reply } from './protocol.ts'
 import type { Failure, ProposeReply, ReadReply } from './raft-host.ts'
+import { resolveTiming, type RaftTiming } from './timing.ts'
 
 const WORKER_URL = new URL('../../../actors/raft-worker.ts', import.meta.url)
 /** Calls the node answers itself within 4 election timeouts; this only catches a stuck thread. */
@@ -27,6 +28,8 @@ export class RaftWorkerHandle {
   readonly id: NodeId
   /** The node's peer-listener port (0 when it listens on none). */
   port = 0
+  /** The tick interval and election/heartbeat ticks the node runs with (defaults: timing.ts). */
+  readonly timing: RaftTiming
   readonly #worker: Worker
   readonly #router: Router
   #exited = false
@@ -36,8 +39,9 @@ export class RaftWorkerHandle {
   /** An uncaught error that ended the worker (a bug or a failed disk), if any. */
   failure: Error | null = null
 
-  private constructor(id: NodeId, worker: Worker, router: Router, ownsRouter: boolean, link: PortLink) {
+  private constructor(id: NodeId, timing: RaftTiming, worker: Worker, router: Router, ownsRouter: boolean, link: PortLink) {
     this.id = id
+    this.timing = timing
     this.#worker = worker
     this.#router = router
     router.register(RAFT_EVENTS_ACTOR, (body) => this.#onEvent(body as RaftEvent))
@@ -55,13 +59,17 @@ export class RaftWorkerHandle {
    * Starts the worker; resolves once it serves (its peer port listens). `onApplied` is
    * registered before any event can arrive, so it also sees the entries a restarted node
    * re-applies at once. `hub`: the router to attach to (default: a router of the handle's own).
+   * `tickMs`, `electionTicks` and `heartbeatTicks` default to the measured values of timing.ts
+   * (50 ms, 20, 2).
    */
   static async start(data: Omit<RaftWorkerData, 'hub'>, onApplied?: (entries: readonly AppliedEntry[]) => void, hub?: Router): Promise<RaftWorkerHandle> {
     const { port1, port2 } = new MessageChannel()
     const transferList = [port2, ...(data.links ?? []).map((l) => l.port)]
-    const worker = new Worker(WORKER_URL, { workerData: { ...data, hub: port2 }, transferList, name: `samsa-raft-${data.id}` })
+    const timing = resolveTiming(data)
+    const workerData: RaftWorkerData = { ...data, ...timing, hub: port2 }
+    const worker = new Worker(WORKER_URL, { workerData, transferList, name: `samsa-raft-${data.id}` })
     const router = hub ?? new Router({ node: data.id, name: `raft-handle-${data.id}` })
-    const handle = new RaftWorkerHandle(data.id, worker, router, hub === undefined, new PortLink(`raft worker ${data.id}`, port1))
+    const handle = new RaftWorkerHandle(data.id, timing, worker, router, hub === undefined, new PortLink(`raft worker ${data.id}`, port1))
     if (onApplied !== undefined) handle.onApplied(onApplied)
     const failed = new Promise<never>((_, reject) => worker.once('error', reject))
     failed.catch(() => {}) // a later failure is reported through `failure`, not here

@@ -3,7 +3,7 @@
  * (`__cluster_metadata-0/`-style directory, one RecordBatch per entry, the term in
  * partitionLeaderEpoch), the hard state in `quorum-state`, snapshots in `.checkpoint` files.
  *
- * Write order (the host's Ready loop, src/raft/host/ready-loop.ts): applySnapshot → append →
+ * Write order (the host's Ready loop, src/raft/host/raft-host.ts): applySnapshot → append →
  * sync → setHardState, and only then send. So entries are durable before a hard state that
  * counts them, and both before any message that depends on them.
  *

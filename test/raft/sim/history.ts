@@ -32,7 +32,12 @@ interface ReadOp {
 export class History {
   readonly #checker: Checker
   #nextOp = 1
-  /** Accepted writes awaiting their outcome, by "node/index/term". */
+  /**
+   * Accepted writes awaiting their outcome, by "node/index/term". The key is only unique
+   * within one life of a node: a node that crashed and restarted may run the same term again
+   * and put another entry at the same index, so a crash forgets the node's pending writes
+   * (`forgetWritesOf`), as RaftNode itself forgets its pending proposals.
+   */
   readonly #writes = new Map<string, WriteOp>()
   readonly #reads = new Map<string, ReadOp>()
   #maxAckedIndex: LogIndex = 0
@@ -105,6 +110,17 @@ export class History {
     const applied = this.#checker.opAt(valueIndex)
     if (applied !== value) throw new SafetyViolation(`read ${r.op} saw op ${value} at ${valueIndex}, the log has ${applied}`)
     if (valueIndex > this.#maxReadIndex) this.#maxReadIndex = valueIndex
+  }
+
+  /**
+   * Writes accepted by a node that crashed never get an outcome from it: the restarted node
+   * knows nothing of them (which constrains nothing; the write may still commit or not). Keeping
+   * them would credit an outcome of the next life to the wrong op when that life reuses
+   * index/term (e.g. a sole voter that loses the hard state of its term in a torn write).
+   */
+  forgetWritesOf(node: NodeId): void {
+    const prefix = `${node}/`
+    for (const key of this.#writes.keys()) if (key.startsWith(prefix)) this.#writes.delete(key)
   }
 
   /** Reads on a crashed node never complete (which constrains nothing). */

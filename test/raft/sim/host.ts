@@ -87,6 +87,9 @@ export class Host {
     this.raft = null
     this.#generation++
     this.crashes++
+    // Its pending proposals and reads die with it: a restarted node reports no outcome for them,
+    // and may even reuse their index and term for other entries.
+    this.#env.history.forgetWritesOf(this.id)
     this.#env.history.forgetReadsOf(this.id)
   }
 

@@ -45,6 +45,8 @@ export interface SimOptions {
 
 export interface SimResult {
   readonly seed: number
+  /** What the run was started with (besides the seed), so a failure can be replayed exactly. */
+  readonly options: Omit<SimOptions, 'seed' | 'traceLimit'>
   readonly profile: FaultProfile
   readonly ok: boolean
   readonly error?: string
@@ -80,12 +82,18 @@ export class Simulation {
   readonly #traceLimit: number
   readonly #faultMs: number
   readonly #livenessMs: number
+  readonly #options: SimResult['options']
   #now = 0
   #healed = false
   #confChanges = 0
 
   constructor(opts: SimOptions) {
     this.seed = opts.seed
+    this.#options = {
+      ...(opts.profile === undefined ? {} : { profile: opts.profile }),
+      ...(opts.faultMs === undefined ? {} : { faultMs: opts.faultMs }),
+      ...(opts.livenessMs === undefined ? {} : { livenessMs: opts.livenessMs }),
+    }
     const root = new Prng(opts.seed)
     const profileRng = root.fork()
     const name = opts.profile ?? profileNames[opts.seed % profileNames.length]!
@@ -127,7 +135,7 @@ export class Simulation {
       error = e instanceof SafetyViolation ? e.message : (e as Error).stack ?? String(e)
     }
     return {
-      seed: this.seed, profile: this.profile, ok: error === undefined, error, trace: this.#trace,
+      seed: this.seed, options: this.#options, profile: this.profile, ok: error === undefined, error, trace: this.#trace,
       stats: {
         simMs: this.#now, messages: this.#net.sent, dropped: this.#net.dropped, elections: this.#checker.elections,
         acked: this.#history.acked, lost: this.#history.lost, reads: this.#history.readsDone,
@@ -385,11 +393,23 @@ function summary(m: Message): string {
   }
 }
 
+/**
+ * The command that replays run `r` exactly: the seed, and every option main.ts reads from the
+ * environment that the run was given (a forced profile differs from the seed's own profile).
+ */
+export function replayCommand(r: Pick<SimResult, 'seed' | 'options'>): string {
+  const env = [`SEED=${r.seed}`]
+  if (r.options.profile !== undefined) env.push(`PROFILE=${r.options.profile}`)
+  if (r.options.faultMs !== undefined) env.push(`FAULT_MS=${r.options.faultMs}`)
+  if (r.options.livenessMs !== undefined) env.push(`LIVENESS_MS=${r.options.livenessMs}`)
+  return `${env.join(' ')} node test/raft/sim/main.ts`
+}
+
 export function formatFailure(r: SimResult): string {
   return [
     `raft sim FAILED seed=${r.seed}: ${r.error}`,
     `profile: ${describeProfile(r.profile)}`,
-    `replay: SEED=${r.seed} node test/raft/sim/main.ts`,
+    `replay: ${replayCommand(r)}`,
     ...r.trace,
   ].join('\n')
 }
