@@ -221,7 +221,9 @@ export class GroupCoordinator {
         group?.offsets.delete(offsetKey(record.topic, record.partition))
         return
       }
-      if (!group) this.#groups.set(record.groupId, (group = new ClassicGroup(record.groupId, now)))
+      // A group known only by its offsets (generation -1 commits): its retention counts from its
+      // commits, so its state timestamp must not be the load time (each restart would extend it).
+      if (!group) this.#groups.set(record.groupId, (group = new ClassicGroup(record.groupId, record.value.commitTimestamp >= 0 ? Math.min(now, record.value.commitTimestamp) : now)))
       group.offsets.set(offsetKey(record.topic, record.partition), { topic: record.topic, partition: record.partition, committed: record.value })
       return
     }

@@ -302,6 +302,23 @@ t.test('replaying the log restores offsets and groups; members that do not retur
   t.equal(rc.fetchOffsets('g', [{ name: 't', partitions: [3] }]).offsets[0]!.offset, 42, 'offsets outlive the members')
 })
 
+t.test('after a restart, a group known only by its offsets expires one retention period after its last commit, not after the load', async (t) => {
+  const { coordinator: c, log, clock } = setup()
+  await c.commitOffsets({ groupId: 'solo', generationId: -1, memberId: '', groupInstanceId: null, offsets: [{ topic: 't', partition: 0, offset: 7, leaderEpoch: -1, metadata: '' }] })
+  const restarted = setup()
+  restarted.clock.t = clock.t + CONFIG.offsetsRetentionMs - 1000 // the broker restarts almost a retention period later
+  for (const r of log.records) {
+    const { key, value } = encodeGroupRecord(r)
+    restarted.coordinator.replay(decodeGroupRecord(key, value)!)
+  }
+  restarted.coordinator.finishLoading()
+  restarted.coordinator.setAvailability(null)
+  t.equal(restarted.coordinator.fetchOffsets('solo', [{ name: 't', partitions: [0] }]).offsets[0]!.offset, 7, 'loaded')
+  restarted.clock.advance(2000)
+  await flush()
+  t.equal(restarted.coordinator.group('solo'), undefined, 'expired on time: a restart does not extend the retention')
+})
+
 t.test('record formats and the group-to-partition mapping are Kafka\'s', async (t) => {
   const offset: GroupRecord = { type: 'offset', groupId: 'g', topic: 't', partition: 2, value: { offset: 10, leaderEpoch: 3, metadata: 'meta', commitTimestamp: 1234 } }
   const enc = encodeGroupRecord(offset)
