@@ -264,6 +264,11 @@ export class Broker {
     return new Promise((resolve) => this.#offsetWaiters.push({ offset, resolve }))
   }
 
+  /** Tests only: group state loads started from now on wait until the returned function is called. */
+  holdGroupLoadForTest(): () => void {
+    return this.#groups?.holdLoadForTest() ?? (() => {})
+  }
+
   /** Tests only: kills the group coordinator's worker thread (a crash); false when none runs. */
   killGroupCoordinatorForTest(): Promise<boolean> {
     return this.#groups?.killWorkerForTest() ?? Promise.resolve(false)

@@ -72,6 +72,8 @@ export class GroupCoordinatorService {
   readonly #topic: OffsetsTopic
   #running: RunningWorker | null = null
   #stopped = false
+  /** Tests only: while set, loads wait here (holdLoadForTest). */
+  #loadGate: Promise<void> | null = null
 
   constructor(deps: GroupCoordinatorServiceDeps) {
     this.#deps = deps
@@ -93,7 +95,9 @@ export class GroupCoordinatorService {
   async #serveLog(call: GroupLogCall): Promise<unknown> {
     switch (call.op) {
       case 'append': return this.#topic.append(call.groupId, call.batch as Buffer)
-      case 'partitions': return this.#topic.partitions()
+      case 'partitions':
+        await this.#loadGate
+        return this.#topic.partitions()
       // Copied into the reply (structured clone): the fetched buffer's memory is the shard's to recycle.
       case 'read': return this.#topic.read(call.partition, call.offset)
     }
@@ -148,6 +152,16 @@ export class GroupCoordinatorService {
     await Promise.race([this.#load(), new Promise((resolve) => { timer = setTimeout(resolve, FIND_WAIT_MS) })])
     clearTimeout(timer)
     return null
+  }
+
+  /** Tests only: loads started from now on wait until the returned function is called. */
+  holdLoadForTest(): () => void {
+    let release = (): void => {}
+    this.#loadGate = new Promise<void>((resolve) => { release = resolve })
+    return () => {
+      this.#loadGate = null
+      release()
+    }
   }
 
   /** Tests only: kills the coordinator's thread, as a crash would. False when none runs. */

@@ -175,3 +175,24 @@ t.test('the coordinator thread dies: COORDINATOR_NOT_AVAILABLE, then FindCoordin
   const after = await fetchV7()
   t.same([after.errorCode, after.topics[0]!.partitions[0]!.committedOffset], [0, 42], 'the new coordinator reloaded the commit from __consumer_offsets')
 })
+
+t.test('while the coordinator loads __consumer_offsets, group requests get COORDINATOR_LOAD_IN_PROGRESS; FindCoordinator answers once it is loaded', async (t) => {
+  const c2 = await RawClient.connect(broker.bootstrap)
+  t.teardown(() => c2.close())
+  const c1 = await commit(8, { groupId: 'loading', topics: [{ name: 'wire-t', partitions: [{ partitionIndex: 0, committedOffset: 9, committedLeaderEpoch: -1, commitTimestamp: -1, committedMetadata: null }] }] })
+  t.equal(c1.topics[0]!.partitions[0]!.errorCode, 0)
+  const release = broker.holdGroupLoadForTest()
+  t.ok(await broker.killGroupCoordinatorForTest(), 'the coordinator thread is gone')
+  // FindCoordinator starts a new coordinator, whose load is held: its answer waits for the load.
+  let found: number | null = null
+  const finding = call(10, 3, (w) => encodeFindCoordinatorRequest(w, 3, { key: 'loading', keyType: 0, coordinatorKeys: [] }), decodeFindCoordinatorResponse).then((r) => { found = r.errorCode })
+  await new Promise((r) => setTimeout(r, 200))
+  t.equal(found, null, 'FindCoordinator has not answered yet')
+  c2.send(RawClient.frame(9, 7, 77, (w) => encodeOffsetFetchRequest(w, 7, { groupId: 'loading', topics: [{ name: 'wire-t', partitionIndexes: [0] }], groups: [], requireStable: false })))
+  t.equal(decodeOffsetFetchResponse((await c2.response(9, 7)).body, 7).errorCode, 14, 'COORDINATOR_LOAD_IN_PROGRESS on another connection meanwhile')
+  release()
+  await finding
+  t.equal(found, 0, 'FindCoordinator answers once the load is done')
+  const after = await call(9, 7, (w) => encodeOffsetFetchRequest(w, 7, { groupId: 'loading', topics: [{ name: 'wire-t', partitionIndexes: [0] }], groups: [], requireStable: false }), decodeOffsetFetchResponse)
+  t.same([after.errorCode, after.topics[0]!.partitions[0]!.committedOffset], [0, 9], 'then the group is served with its offsets')
+})
