@@ -37,7 +37,7 @@ export function readLog(s: LogState, fetchOffset: number, maxBytes: number, uppe
   return { records: Buffer.allocUnsafeSlow(0) }
 }
 
-/** ListOffsets by time: the first record (batch, for compressed batches) at or after the log start with timestamp >= `timestamp`. */
+/** ListOffsets by time: the first record (compressed batches are decompressed to find it) at or after the log start with timestamp >= `timestamp`. */
 export function offsetForTimestamp(s: LogState, timestamp: number): TimestampAndOffset | null {
   for (const segment of s.segments) {
     if (segment.largestTimestamp() < timestamp) continue

@@ -201,7 +201,7 @@ export class PartitionLog {
     return readLog(this.#s, fetchOffset, maxBytes, upperBound, minOneBatch, alloc)
   }
 
-  /** ListOffsets by time: the first record (batch, for compressed batches) at or after the log start with timestamp >= `timestamp`. */
+  /** ListOffsets by time: the first record (compressed batches are decompressed to find it) at or after the log start with timestamp >= `timestamp`. */
   offsetForTimestamp(timestamp: number): TimestampAndOffset | null {
     return offsetForTimestamp(this.#s, timestamp)
   }

@@ -16,6 +16,7 @@ import {
   NO_TIMESTAMP, baseOffsetOf, compressionOf, isLogAppendTime, lastOffsetOf, maxTimestampOf, partitionLeaderEpochOf,
 } from './record-batch.ts'
 import { findRecordAtOrAfterTimestamp } from './record-batch-reader.ts'
+import { recompressBatch } from './recompress.ts'
 import { TimeIndex, OffsetIndex } from './segment-index.ts'
 
 export const INT32_MAX = 0x7fffffff
@@ -225,7 +226,7 @@ export class LogSegment {
   }
 
   /**
-   * First record (uncompressed) or batch (compressed / LogAppendTime) with timestamp >= ts and
+   * First record (compressed batches decompressed; LogAppendTime batches: their first record) with timestamp >= ts and
    * offset >= `minOffset` (the log start, when DeleteRecords moved it inside this segment),
    * scanning from the time index (AK's LogSegment.findOffsetByTimestamp(timestamp, startingOffset)).
    */
@@ -240,11 +241,15 @@ export class LogSegment {
       const batch = this.read(filePos, size)
       const base = baseOffsetOf(batch, 0)
       const leaderEpoch = partitionLeaderEpochOf(batch, 0)
-      if (compressionOf(batch, 0) !== 'none' || isLogAppendTime(batch, 0)) {
+      if (isLogAppendTime(batch, 0)) {
+        // every record carries the batch's append time: the first one at or after minOffset matches
         found = { offset: Math.max(base, minOffset), timestamp: maxTimestampOf(batch, 0), leaderEpoch }
         return false
       }
-      const record = findRecordAtOrAfterTimestamp(batch, 0, timestamp, minOffset - base)
+      // Compressed batches are decompressed (ListOffsets is off the hot path) so the answer is the
+      // record's own offset, as Kafka's FileRecords.searchForTimestamp gives, not the batch's base.
+      const plain = compressionOf(batch, 0) === 'none' ? batch : recompressBatch(batch, 'none')
+      const record = findRecordAtOrAfterTimestamp(plain, 0, timestamp, minOffset - base)
       if (record === null) return true // the matching records are below minOffset: look further
       found = { offset: base + record.offsetDelta, timestamp: record.timestamp, leaderEpoch }
       return false

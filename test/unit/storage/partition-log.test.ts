@@ -3,6 +3,8 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { decodeRecordBatches } from '../../../src/storage/record-batch-reader.ts'
 import { buildRecordBatch } from '../../../src/storage/record-batch-builder.ts'
+import { recompressBatch } from '../../../src/storage/recompress.ts'
+import { compressionOf } from '../../../src/storage/record-batch.ts'
 import type { PartitionLog } from '../../../src/storage/partition-log.ts'
 import { TOPIC_ID, batchOf, harness } from './helpers.ts'
 
@@ -105,6 +107,21 @@ t.test('record-level timestamp lookup inside an uncompressed batch', async (t) =
   t.same(log.offsetForTimestamp(150), { offset: 1, timestamp: 300, leaderEpoch: 0 })
   t.same(log.offsetForTimestamp(100), { offset: 0, timestamp: 100, leaderEpoch: 0 })
   log.close()
+})
+
+t.test('record-level timestamp lookup inside a compressed batch (as Kafka: the record, not the batch)', async (t) => {
+  for (const codec of ['gzip', 'snappy', 'lz4', 'zstd'] as const) {
+    const h = harness(t)
+    const log = h.open()
+    appendOk(t, log, buildRecordBatch({ records: [{ value: 'pad', timestamp: 50 }] }))
+    const batch = recompressBatch(buildRecordBatch({ records: [{ value: 'a', timestamp: 100 }, { value: 'b', timestamp: 300 }, { value: 'c', timestamp: 200 }] }), codec)
+    t.equal(compressionOf(batch, 0), codec)
+    appendOk(t, log, batch)
+    t.same(log.offsetForTimestamp(150), { offset: 2, timestamp: 300, leaderEpoch: 0 }, `${codec}: inside the batch`)
+    t.same(log.offsetForTimestamp(100), { offset: 1, timestamp: 100, leaderEpoch: 0 }, `${codec}: the batch's first record`)
+    t.equal(log.offsetForTimestamp(301), null, `${codec}: after the newest`)
+    log.close()
+  }
 })
 
 t.test('limits and timestamp types', async (t) => {
