@@ -48,7 +48,8 @@ export class CoordinatorClient {
 
   async joinGroup(req: JoinRequest): Promise<JoinResult> {
     // A join parks for up to the rebalance timeout (plus the initial delay): wait a little longer.
-    const r = await this.call({ op: 'join', req }, req.rebalanceTimeoutMs + CALL_TIMEOUT_MS)
+    // The timeout is the client's int32, negative included: the ask's own must stay positive.
+    const r = await this.call({ op: 'join', req }, Math.max(0, req.rebalanceTimeoutMs) + CALL_TIMEOUT_MS)
     return failed(r) ? joinError(r.unavailable, req.memberId) : r
   }
 

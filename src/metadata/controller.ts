@@ -76,10 +76,18 @@ function partitionRecord(topicId: string, partitionId: number, replicas: number[
 
 type Assignment = { replicas: number[][] } | { error: ControllerError; message: string }
 
+/**
+ * Kafka's controller refuses to create more partitions than this in one request (its
+ * MAX_PARTITIONS_PER_BATCH), with POLICY_VIOLATION; without the cap a count of 2³¹−1 would try
+ * to build that many records in memory.
+ */
+export const MAX_PARTITIONS_PER_REQUEST = 10_000
+
 function placeReplicas(req: CreateTopicRequest, live: number[], ctx: ControllerContext, firstPartition = 0): Assignment {
   const partitions = req.numPartitions === -1 ? ctx.defaultPartitions : req.numPartitions
   const rf = req.replicationFactor === -1 ? ctx.defaultReplicationFactor : req.replicationFactor
   if (partitions <= 0) return { error: 'invalid_partitions', message: 'Number of partitions must be larger than 0.' }
+  if (partitions > MAX_PARTITIONS_PER_REQUEST) return { error: 'policy_violation', message: 'Excessively large number of partitions per request.' }
   if (rf <= 0) return { error: 'invalid_replication_factor', message: 'Replication factor must be larger than 0.' }
   if (rf > live.length) {
     return { error: 'invalid_replication_factor', message: `Replication factor: ${rf} larger than available brokers: ${live.length}.` }

@@ -19,6 +19,13 @@ import type { RequestContext } from '../request-context.ts'
 import type { HostedPartition } from '../../broker/replica-service.ts'
 import type { ProduceItemResult } from '../../broker/partition-host.ts'
 
+/**
+ * Floor of the shard round trip's deadline. Kafka's timeout_ms bounds only the wait for
+ * replication: the local append happens whatever it says (0 or negative included), so a small or
+ * negative value must not make the shard skip the append as expired.
+ */
+const MIN_APPEND_DEADLINE_MS = 5_000
+
 interface Slot {
   readonly response: PartitionProduceResponse
   readonly hosted: HostedPartition
@@ -83,7 +90,7 @@ export function handleProduce(ctx: RequestContext, req: ProduceRequest): Produce
   }
   const pool = broker.replicas.pool
   // Posted to every shard synchronously, before this handler returns: arrival order is kept.
-  const sent = slots.length === 0 ? null : pool.produceAcrossShards(slots.map((s) => ({ handle: s.hosted.handle, records: s.records })), req.timeoutMs)
+  const sent = slots.length === 0 ? null : pool.produceAcrossShards(slots.map((s) => ({ handle: s.hosted.handle, records: s.records })), Math.max(MIN_APPEND_DEADLINE_MS, req.timeoutMs))
   for (const shard of new Set(slots.map((s) => s.hosted.handle.shard))) {
     if (pool.isSaturated(shard)) ctx.conn.holdReads(new Promise<void>((resolve) => pool.onDrain(shard, resolve)))
   }
