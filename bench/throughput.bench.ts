@@ -3,8 +3,11 @@
  *
  * - Relay: a separate process streams 1 MiB chunks over a loopback socket into this process,
  *   which appends them to a file (writeSync, no fsync) — after a warm-up of WARMUP bytes. It is
- *   measured before and after the broker scenarios and the mean is the baseline (the machine is
- *   shared: both numbers are printed so a drifting run shows).
+ *   measured right before each broker scenario, and each scenario's ratio is to that adjacent
+ *   relay: the page cache fills as a run writes gigabytes, and file appends slow down for the
+ *   relay and the broker alike, so only a relay measured under the same conditions is a fair
+ *   limit. The first (fresh) relay and one after all scenarios are printed as well, with each
+ *   scenario's ratio to the fresh one, so a drifting run shows.
  * - Broker: a real broker (server mode, shard workers = cores − 1) in a child process
  *   (bench/broker-host.ts); the load generator (bench/loadgen.ts) is another process producing
  *   1 KiB records in ~1 MiB batches (acks=1, IN_FLIGHT requests in flight, default 4), then
@@ -139,7 +142,7 @@ try {
   }
   const single = sides.length === 1
   const { Kafka, logLevel } = await import('kafkajs')
-  const results: { side: string; phase: string; partitions: number; run: Run; main: number; shards: number; other: number; elu: number }[] = []
+  const results: { side: string; phase: string; partitions: number; run: Run; adjacent: Run | null; main: number; shards: number; other: number; elu: number }[] = []
   for (const partitions of values.partitions.split(',').map(Number)) {
     const topic = `bench-${partitions}`
     for (const broker of new Set(sides.map((s) => s.broker))) {
@@ -151,36 +154,36 @@ try {
     for (const phase of values.phases.split(',') as ('produce' | 'consume')[]) {
       for (let round = 0; round < ROUNDS; round++) {
         for (const side of sides) {
+          const adjacent = relayBefore === null ? null : await relay(BYTES)
           const before = await side.broker.sample()
           const args = phase === 'produce' ? [phase, side.broker.bootstrap, topic, String(partitions), String(BYTES), IN_FLIGHT] : [phase, side.broker.bootstrap, topic, String(partitions), String(BYTES)]
           const run = await loadgen(side.loadgen, args)
           const after = await side.broker.sample()
           const elu = performance.eventLoopUtilization(after.elu, before.elu).utilization
           const cpu = (k: 'main' | 'shards' | 'other'): number => (after.threads[k] - before.threads[k]) / TICKS_PER_SECOND
-          results.push({ side: side.label, phase, partitions, run, main: cpu('main'), shards: cpu('shards'), other: cpu('other'), elu })
+          results.push({ side: side.label, phase, partitions, run, adjacent, main: cpu('main'), shards: cpu('shards'), other: cpu('other'), elu })
           if (values.verbose) {
             const other = Object.entries(after.threads.byName).map(([n, t]) => [n, (t - (before.threads.byName[n] ?? 0)) / TICKS_PER_SECOND] as const).filter(([, t]) => t > 0)
             console.log(`  threads (CPU s): ${other.map(([n, t]) => `${n} ${t.toFixed(2)}`).join(', ')}`)
           }
           const label = single ? '' : `[${side.label}] `
           console.log(`${label}${phase.padEnd(8)} ${String(partitions).padStart(2)} partition(s): ${mbps(run).toFixed(0).padStart(5)} MB/s  ${(run.records / run.seconds / 1000).toFixed(0).padStart(5)}k records/s  ` +
+            (adjacent === null ? '' : `(relay just before: ${mbps(adjacent).toFixed(0)} MB/s)  `) +
             `main thread ${(elu * 100).toFixed(0).padStart(3)}% busy  CPU s/GB: main ${perGB(cpu('main'), run.bytes)}, shards ${perGB(cpu('shards'), run.bytes)}, other ${perGB(cpu('other'), run.bytes)}, loadgen ${perGB(run.cpu ?? 0, run.bytes)}`)
         }
       }
     }
   }
-  let baseline = relayBefore
   if (relayBefore !== null) {
     const relayAfter = await relay(BYTES)
-    console.log(`relay again after the broker runs: ${mbps(relayAfter).toFixed(0)} MB/s; baseline = mean of both: ${((mbps(relayBefore) + mbps(relayAfter)) / 2).toFixed(0)} MB/s`)
-    baseline = { ...relayBefore, bytes: relayBefore.bytes + relayAfter.bytes, seconds: relayBefore.seconds + relayAfter.seconds }
-    // The mean of the two rates, not of the pooled bytes: each relay moved BYTES.
-    baseline.seconds = baseline.bytes / 1e6 / ((mbps(relayBefore) + mbps(relayAfter)) / 2)
+    console.log(`relay again after the broker runs: ${mbps(relayAfter).toFixed(0)} MB/s (fresh: ${mbps(relayBefore).toFixed(0)} MB/s)`)
   }
-  console.log('\nsummary' + (baseline ? ` (relay ${mbps(baseline).toFixed(0)} MB/s)` : ''))
+  console.log('\nsummary: each scenario against the relay measured just before it' + (relayBefore ? ` (and against the fresh relay, ${mbps(relayBefore).toFixed(0)} MB/s)` : ''))
   for (const r of results) {
     const target = r.phase === 'produce' ? 60 : 70
-    const ratio = baseline ? `${((mbps(r.run) / mbps(baseline)) * 100).toFixed(0)}% of relay (target ${target}%)` : ''
+    const ratio = r.adjacent && relayBefore
+      ? `${((mbps(r.run) / mbps(r.adjacent)) * 100).toFixed(0)}% of the adjacent relay ${mbps(r.adjacent).toFixed(0)} MB/s (target ${target}%), ${((mbps(r.run) / mbps(relayBefore)) * 100).toFixed(0)}% of the fresh one`
+      : ''
     console.log(`${single ? '' : `[${r.side}] `}${r.phase.padEnd(8)} ${String(r.partitions).padStart(2)} partition(s): ${mbps(r.run).toFixed(0).padStart(5)} MB/s  ${ratio}  main thread ${(r.elu * 100).toFixed(0)}% busy`)
   }
   for (const s of new Set(sides.map((x) => x.broker))) await s.stop()
