@@ -326,11 +326,18 @@ export class Raft {
    * (thesis §4.2.2). Until then it keeps replicating, but counts neither its own ack for
    * commitment nor itself for check-quorum and read-index (quorum.ts over `voters`). The
    * broadcast of the new commit index has already gone out (handleAppendResponse), so the
-   * remaining voters learn it; one of them times out and is elected.
+   * remaining voters learn it. Leadership is handed off rather than left to an election
+   * timeout: a voter known to hold our whole log (the lowest such id) is told to campaign at
+   * once (timeoutNow, as in a leader transfer). Only an election follows,
+   * so safety rests on the voting rules as always; if no voter is caught up, or the message is
+   * lost, the remaining voters time out and elect one as before.
    */
   maybeStepDownRemoved(): void {
     if (this.role !== 'leader' || this.voters.includes(this.id)) return
     if (this.log.committed < this.log.config.lastChangeIndex) return
+    const last = this.log.lastIndex()
+    const heir = [...this.voters].sort((a, b) => a - b).find((v) => this.progress.get(v)?.match === last)
+    if (heir !== undefined) sendTimeoutNow(this, heir)
     this.becomeFollower(this.term, 0)
   }
 

@@ -89,7 +89,7 @@ t.test('§4.1 removing a follower: the remaining voters commit without it', asyn
   t.equal(c.status(1).commit, 3, 'but not one of two')
 })
 
-t.test('§4.2.2 removing the leader: it steps down once the entry commits; the rest elect a leader', async (t) => {
+t.test('§4.2.2 removing the leader: it steps down once the entry commits and hands leadership to a caught-up voter', async (t) => {
   const c = new Cluster([1, 2, 3], { jitter: (id) => (id === 3 ? 4 : 0) })
   c.campaign(1).stabilize()
   t.same(c.changeMembership(1, { type: 'removeVoter', node: 1 }), { index: 2, term: 1 })
@@ -105,9 +105,9 @@ t.test('§4.2.2 removing the leader: it steps down once the entry commits; the r
   t.equal(c.status(1).commit, 2, 'the removal is committed by nodes 2 and 3')
   t.equal(c.status(1).role, 'follower', 'then it steps down at once (x is left to the next leader)')
   t.same(c.status(2).voters, [2, 3])
-  t.equal(c.status(2).commit, 2, 'the new commit index reached the others before it left')
-  c.tickAll(25)
-  t.same(c.leaders(), [2], 'a new leader among the remaining voters')
+  t.ok(c.status(2).commit >= 2, 'the new commit index reached the others before it left')
+  t.same(c.leaders(), [2], 'it handed leadership to a caught-up voter: elected without waiting out a timeout')
+  t.equal(c.status(2).term, 2)
   t.equal(c.status(1).term, 1, 'the removed node never campaigned')
   c.propose(2, 'y')
   c.stabilize()
@@ -233,7 +233,7 @@ t.test('§4.2.2 a leader whose removal is not yet committed may stand again afte
   c.crash(1).crash(2).restart(1)
   t.same(c.status(1).voters, [2, 3, 4], 'restarted with its removal in the log, uncommitted')
   c.tickAll(10)
-  t.same([c.status(3).term, c.status(3).vote, c.status(4).vote], [2, 1, 1], 'node 1 was elected by 3 and 4 in term 2')
+  t.ok(c.log(3).includes('2:-'), 'node 1 was elected by 3 and 4 in term 2 (its no-op of term 2 is in their logs)')
   t.equal(c.status(1).role, 'follower', 'and stepped down once the removal committed')
   t.same(c.status(3).voters, [2, 3, 4])
   t.ok(c.status(3).commit >= 3, 'the removal and node 1\'s no-op are committed')
