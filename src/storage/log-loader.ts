@@ -78,16 +78,31 @@ export interface LoadedLog {
   snapshotAtEnd: boolean
 }
 
+interface SegmentFile {
+  baseOffset: number
+  size: number
+  /** Both `.index` and `.timeindex` exist (from the same directory listing: no stat per segment). */
+  hasIndexes: boolean
+}
+
 /** Base offsets of the `.log` files in `dir`, ascending; leftovers of interrupted operations are removed. */
-function listSegmentFiles(dir: string): Array<{ baseOffset: number; size: number }> {
-  const found: Array<{ baseOffset: number; size: number }> = []
-  for (const name of readdirSync(dir)) {
+function listSegmentFiles(dir: string): SegmentFile[] {
+  const found: SegmentFile[] = []
+  const names = readdirSync(dir)
+  const present = new Set(names)
+  for (const name of names) {
     if (name.endsWith('.deleted') || name.endsWith('.cleaned') || name.endsWith('.swap') || name.endsWith('.tmp')) {
       rmSync(`${dir}/${name}`, { force: true }) // Kafka deletes these on load too
       continue
     }
     const m = /^(\d{20})\.log$/.exec(name)
-    if (m !== null) found.push({ baseOffset: Number(m[1]), size: statSync(`${dir}/${name}`).size })
+    if (m !== null) {
+      const prefix = m[1]!
+      found.push({
+        baseOffset: Number(prefix), size: statSync(`${dir}/${name}`).size,
+        hasIndexes: present.has(`${prefix}.index`) && present.has(`${prefix}.timeindex`),
+      })
+    }
   }
   // Index files whose .log is gone: a stop between the renames of a segment deletion (the .log
   // goes first). Kafka removes such orphans on load too.
@@ -114,11 +129,14 @@ export function loadLog(o: LoadOptions): LoadedLog {
   }
   const segments = files.map((f) => LogSegment.existing(o.dir, f.baseOffset, o.fds, o.indexIntervalBytes, f.size))
   // A swapped-in segment has no indexes yet (a cleaned segment is never the active one; if it is
-  // the last one here, the active-segment checks below recover it anyway).
-  // After a crash, also a rolled segment without a time index: a swap that stopped after its last
-  // rename but before the rebuild (a stat per segment, only after an unclean stop).
-  for (const segment of segments.slice(0, -1)) {
-    if (swapped.has(segment.baseOffset) || (!o.cleanShutdown && segment.size > 0 && !existsSync(segment.timeIndex.path))) {
+  // the last one here, the active-segment checks below recover it anyway). Nor has a rolled
+  // segment whose index files are missing, whatever the kind of stop: a swap that stopped after
+  // its last rename but before the rebuild, or index files an operator deleted to have them
+  // rebuilt (Kafka rebuilds missing indexes at load). Without a `.timeindex` the segment would
+  // look timestamp-less: ListOffsets by time would skip its records and retention would go by
+  // the file's mtime.
+  for (const [i, segment] of segments.slice(0, -1).entries()) {
+    if (swapped.has(segment.baseOffset) || (segment.size > 0 && !files[i]!.hasIndexes)) {
       segment.recover(() => true, false, o.now)
     }
   }
@@ -144,7 +162,12 @@ function recoverSegments(o: LoadOptions, segments: LogSegment[], from: number): 
     const segment = segments[i]!
     const isLast = i === segments.length - 1
     const result = segment.recover((buf, p) => {
-      o.epochCache.assign(partitionLeaderEpochOf(buf, p), baseOffsetOf(buf, p))
+      // Only an epoch newer than every known one starts a new entry (AK's LogSegment.recover).
+      // The checkpoint already holds the epochs of the segments before the recovery point, and
+      // re-assigning an older epoch here would move its start offset up to the first recovered
+      // batch — OffsetForLeaderEpoch would then answer a wrong end offset for the epoch before.
+      const epoch = partitionLeaderEpochOf(buf, p)
+      if (epoch > o.epochCache.latestEpoch) o.epochCache.assign(epoch, baseOffsetOf(buf, p))
       return true
     }, isLast, o.now)
     if (result.truncatedBytes > 0 || (!isLast && segments[i + 1]!.baseOffset < segment.nextOffset)) {
