@@ -8,15 +8,16 @@
  *   firstIndex() - 1 ≤ applied  (a snapshot is only installed once applied)
  *   unstable.entries[k].index === unstable.offset + k
  *   a committed entry is never truncated (asserted in append()).
- *   config.voters is the voter set of the latest config entry in this log (or of the
+ *   config.current is the configuration (voters, learners) of the latest config entry in this log (or of the
  *   snapshot / bootstrap if there is none): every change to the log goes through append()
  *   or restore(), which keep the tracker in step.
  */
 import { assert } from '../lib/assert.ts'
 import { ConfigTracker } from './membership.ts'
+import type { Membership } from './membership.ts'
 import { limitBytes } from './storage.ts'
 import type { RaftStorage } from './storage.ts'
-import type { Entry, LogIndex, NodeId, Snapshot, Term } from './types.ts'
+import type { Entry, LogIndex, Snapshot, Term } from './types.ts'
 
 /** Bytes read per storage call while scanning the log for config entries at start-up. */
 const CONFIG_SCAN_BYTES = 1 << 20
@@ -33,8 +34,8 @@ export class RaftLog {
   /** The membership the log implies (latest config entry, committed or not). */
   readonly config: ConfigTracker
 
-  /** `baseVoters`: the snapshot's voters if storage holds one, else the bootstrap voters. */
-  constructor(storage: RaftStorage, committed: LogIndex, baseVoters: readonly NodeId[]) {
+  /** `base`: the snapshot's configuration if storage holds one, else the bootstrap one. */
+  constructor(storage: RaftStorage, committed: LogIndex, base: Membership) {
     this.storage = storage
     this.offset = storage.lastIndex() + 1
     const first = storage.firstIndex()
@@ -43,7 +44,7 @@ export class RaftLog {
     this.applied = first - 1
     // A restart rebuilds the configuration from the snapshot plus every config entry after it
     // (thesis §4.1: a server uses the latest configuration in its log, committed or not).
-    this.config = new ConfigTracker(first - 1, baseVoters)
+    this.config = new ConfigTracker(first - 1, base)
     for (let lo = first; lo <= storage.lastIndex();) {
       const chunk = storage.entries(lo, storage.lastIndex() + 1, CONFIG_SCAN_BYTES)
       this.config.onAppend(chunk.filter((e) => e.kind === 'config'))
@@ -189,7 +190,7 @@ export class RaftLog {
     assert(snap.meta.index > this.committed, 'restore must move past the commit index')
     this.pendingSnapshot = snap
     this.unstable = []
-    this.config.restore(snap.meta.index, snap.meta.voters, this.committed)
+    this.config.restore(snap.meta.index, { voters: snap.meta.voters, learners: snap.meta.learners ?? [] }, this.committed)
     this.offset = snap.meta.index + 1
     this.committed = snap.meta.index
   }

@@ -45,6 +45,8 @@ export interface Status {
   readonly lastIndex: LogIndex
   /** The configuration in force: the latest config entry in this node's log, committed or not. */
   readonly voters: readonly NodeId[]
+  /** The learners of that configuration (replicated to, never counted in a quorum). */
+  readonly learners: readonly NodeId[]
 }
 
 export class RaftNode {
@@ -76,13 +78,16 @@ export class RaftNode {
   }
 
   /**
-   * Adds or removes one voter (thesis §4.1–4.3). Returns `{ index, term }` of the config entry
-   * if accepted (its outcome arrives in Ready.proposalOutcomes like a proposal's), or a refusal:
-   * 'not_leader' (with the known leader), 'transferring', 'change_pending' (the previous change
-   * is uncommitted), 'term_not_committed' (this leader has not committed an entry of its term
-   * yet: retry shortly), 'no_op_change', 'last_voter' or 'overloaded'. An added node must run
-   * (with any voter list, e.g. the bootstrap one or none): it learns the log and its
-   * configuration from the leader.
+   * Adds or removes one voter or learner (thesis §4.1–4.3, §4.2.1). Returns `{ index, term }`
+   * of the config entry if accepted (its outcome arrives in Ready.proposalOutcomes like a
+   * proposal's), or a refusal: 'not_leader' (with the known leader), 'transferring',
+   * 'change_pending' (the previous change is uncommitted), 'term_not_committed' (this leader
+   * has not committed an entry of its term yet: retry shortly), 'no_op_change', 'last_voter',
+   * 'not_caught_up' (addVoter of a learner whose log is behind the commit index: retry once it
+   * caught up) or 'overloaded'. The safe way to add a server is addLearner, wait, then addVoter
+   * of that learner; addVoter of a non-member is still accepted, but the new voter counts
+   * toward the quorum at once with an empty log. An added node must run (with any voter list,
+   * e.g. the bootstrap one or none): it learns the log and its configuration from the leader.
    */
   proposeConfChange(cc: ConfChange): ProposeResult {
     return this.#raft.proposeConfChange(cc)
@@ -94,6 +99,11 @@ export class RaftNode {
    */
   votersAt(index: LogIndex): readonly NodeId[] {
     return this.#raft.log.config.votersAt(index)
+  }
+
+  /** The learners in force at `index` (same bounds as votersAt), for createSnapshot too. */
+  learnersAt(index: LogIndex): readonly NodeId[] {
+    return this.#raft.log.config.configAt(index).learners
   }
 
   /** Starts a linearizable read; the answer arrives as a ReadState carrying `context` (unique per request). */
@@ -116,7 +126,7 @@ export class RaftNode {
     return {
       id: r.id, term: r.term, vote: r.vote, lead: r.lead, role: r.role,
       commit: r.log.committed, applied: r.log.applied,
-      firstIndex: r.log.firstIndex(), lastIndex: r.log.lastIndex(), voters: r.voters,
+      firstIndex: r.log.firstIndex(), lastIndex: r.log.lastIndex(), voters: r.voters, learners: r.learners,
     }
   }
 

@@ -6,11 +6,13 @@
  *
  * Invariants:
  *   - term never decreases; vote is reset exactly when term changes.
- *   - role === 'leader' ⇒ lead === id and progress has an entry per voter, plus one for
- *     ourselves (a leader whose latest configuration removed it keeps leading, without
+ *   - role === 'leader' ⇒ lead === id and progress has an entry per voter and per learner, plus
+ *     one for ourselves (a leader whose latest configuration removed it keeps leading, without
  *     counting itself, until that entry commits; then it steps down).
+ *   - learners are replicated to like voters but count in no quorum (commit, elections,
+ *     check-quorum, read-index all use `voters`), and a learner never campaigns.
  *   - a node votes at most once per term (vote is persisted before the reply is sent).
- *   - voters is the latest configuration in the log (membership.ts), committed or not.
+ *   - voters/learners are the latest configuration in the log (membership.ts), committed or not.
  */
 import { assert } from '../lib/assert.ts'
 import { resolveConfig } from './config.ts'
@@ -67,7 +69,10 @@ export class Raft {
     this.cfg = resolveConfig(config)
     this.id = this.cfg.id
     const init = this.cfg.storage.initialState()
-    this.log = new RaftLog(this.cfg.storage, init.hardState.commit, init.voters ?? this.cfg.voters)
+    const base = init.voters !== null
+      ? { voters: init.voters, learners: init.learners ?? [] }
+      : { voters: this.cfg.voters, learners: [] }
+    this.log = new RaftLog(this.cfg.storage, init.hardState.commit, base)
     this.term = init.hardState.term
     this.vote = init.hardState.vote
     this.becomeFollower(this.term, 0)
@@ -76,6 +81,16 @@ export class Raft {
   /** The voter set in force: the latest configuration in our log, committed or not (§4.1 of the thesis). */
   get voters(): readonly NodeId[] {
     return this.log.config.voters
+  }
+
+  /** The learners in force (same rule as voters): replicated to, never counted. */
+  get learners(): readonly NodeId[] {
+    return this.log.config.learners
+  }
+
+  /** Everyone a leader replicates to: voters, then learners (may include ourselves). */
+  replicas(): NodeId[] {
+    return [...this.voters, ...this.learners]
   }
 
   // ---- outgoing -----------------------------------------------------------
@@ -134,7 +149,8 @@ export class Raft {
     const last = this.log.lastIndex()
     // Our own progress always exists (appendEntries counts our ack through it), even in the
     // thesis' corner where we were elected while our latest configuration excludes us.
-    for (const v of [this.id, ...this.voters.filter((v) => v !== this.id)]) {
+    // Learners get progress too: they are replicated to exactly like voters.
+    for (const v of [this.id, ...this.replicas().filter((v) => v !== this.id)]) {
       const pr = new Progress(last + 1, this.cfg.maxInflightMessages)
       if (v === this.id) {
         pr.match = last
@@ -150,7 +166,7 @@ export class Raft {
   }
 
   /**
-   * May we campaign? Voters may. A node outside its latest configuration never campaigns, with
+   * May we campaign? Voters may; learners never do. A node outside its latest configuration never campaigns, with
    * the thesis' exception (§4.2.2): while the entry that removed us is not known to be committed,
    * our vote may still be needed to elect someone who can commit it (e.g. the leader removed
    * us, reached only us and crashed), so we may stand — without counting our own vote — and
@@ -158,6 +174,10 @@ export class Raft {
    */
   isPromotable(): boolean {
     if (this.voters.includes(this.id)) return true
+    // A learner was never a voter in its previous configuration either (demotion is refused,
+    // and the change before a learner's addition committed before it), so the corner below
+    // cannot apply; say it plainly anyway.
+    if (this.learners.includes(this.id)) return false
     const c = this.log.config
     return c.lastChangeIndex > this.log.committed && c.votersAt(c.lastChangeIndex - 1).includes(this.id)
   }
@@ -395,13 +415,16 @@ export class Raft {
   }
 
   /**
-   * Appends a config entry that adds or removes one voter (thesis §4.1–4.3). Refused while:
-   * we do not lead; a transfer is under way; the previous change is uncommitted (one at a
-   * time); we have not committed an entry of our own term (the single-server bug's fix: only
-   * then is every older change committed and known to us); the change is a no-op; it would
-   * leave no voter. The new configuration takes effect here, on append: progress is created
-   * for an added voter (which then receives the log or a snapshot) and dropped for a removed
-   * one, and quorums count the new set from now on.
+   * Appends a config entry that adds or removes one voter or learner, or promotes a learner
+   * (thesis §4.1–4.3, §4.2.1). Refused while: we do not lead; a transfer is under way; the
+   * previous change (of any kind) is uncommitted (one at a time); we have not committed an entry
+   * of our own term (the single-server bug's fix: only then is every older change committed and
+   * known to us); the change is a no-op or does not fit the node's role; it would leave no
+   * voter; it promotes a learner whose match is below our commit index ('not_caught_up': the
+   * enlarged quorum could not commit at once). The new configuration takes effect here, on
+   * append: progress is created for an added voter or learner (which then receives the log or a
+   * snapshot) and dropped for a removed one, a promoted learner keeps its progress, and quorums
+   * count the new voter set from now on.
    */
   proposeConfChange(cc: ConfChange): ProposeResult {
     assert(Number.isInteger(cc.node) && cc.node > 0, `conf change node ${cc.node} is not a node id`)
@@ -410,25 +433,36 @@ export class Raft {
     if (this.log.config.lastChangeIndex > this.log.committed) return { error: 'change_pending', leaderId: this.id }
     if (this.log.term(this.log.committed) !== this.term) return { error: 'term_not_committed', leaderId: this.id }
     const isVoter = this.voters.includes(cc.node)
-    if (isVoter === (cc.type === 'addVoter')) return { error: 'no_op_change', leaderId: this.id }
-    const voters = applyChange(this.voters, cc)
-    if (voters.length === 0) return { error: 'last_voter', leaderId: this.id }
+    const isLearner = this.learners.includes(cc.node)
+    const noOp = cc.type === 'addVoter' ? isVoter
+      : cc.type === 'removeVoter' ? !isVoter
+      : cc.type === 'addLearner' ? isVoter || isLearner // demotion is not supported: removeVoter, then addLearner
+      : !isLearner
+    if (noOp) return { error: 'no_op_change', leaderId: this.id }
+    // Promotion: the learner must already hold everything committed, so that the new quorum
+    // (which needs its ack whenever one other voter is down) can commit at once.
+    if (cc.type === 'addVoter' && isLearner && (this.progress.get(cc.node)?.match ?? 0) < this.log.committed) {
+      return { error: 'not_caught_up', leaderId: this.id }
+    }
+    const next = applyChange(this.log.config.current, cc)
+    if (next.voters.length === 0) return { error: 'last_voter', leaderId: this.id }
     if (this.log.lastIndex() - this.log.committed >= this.cfg.maxUncommittedEntries) {
       return { error: 'overloaded', leaderId: this.id }
     }
-    const data = encodeConfigEntry({ change: cc, voters })
+    const data = encodeConfigEntry({ change: cc, voters: next.voters, learners: next.learners })
     const e: Entry = appendEntries(this, [{ index: 0, term: 0, kind: 'config', data }])
-    assert(this.voters.length === voters.length, 'the appended configuration is in force at once')
+    assert(this.voters.length === next.voters.length && this.learners.length === next.learners.length,
+      'the appended configuration is in force at once')
     this.pendingProposals.push({ index: e.index, term: e.term })
     bcastAppend(this, false)
     this.maybeStepDownRemoved()
     return { index: e.index, term: e.term }
   }
 
-  /** Leader: progress for every voter in the configuration (and ourselves), none for others. */
+  /** Leader: progress for every voter and learner in the configuration (and ourselves), none for others. */
   syncProgress(): void {
-    const voters = this.voters
-    for (const v of voters) {
+    const replicas = this.replicas()
+    for (const v of replicas) {
       if (this.progress.has(v)) continue
       // Start probing at the config entry itself: a caught-up node matches just below it, a new
       // one rejects and the hints walk next back (or down to a snapshot).
@@ -438,9 +472,9 @@ export class Raft {
       this.progress.set(v, pr)
     }
     for (const v of [...this.progress.keys()]) {
-      if (v !== this.id && !voters.includes(v)) this.progress.delete(v)
+      if (v !== this.id && !replicas.includes(v)) this.progress.delete(v)
     }
-    if (this.leadTransferee !== 0 && !voters.includes(this.leadTransferee)) this.leadTransferee = 0
+    if (this.leadTransferee !== 0 && !this.voters.includes(this.leadTransferee)) this.leadTransferee = 0
   }
 
   readIndex(context: string): Refusal | null {

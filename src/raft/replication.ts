@@ -28,7 +28,7 @@ export function appendEntries(r: Raft, ents: readonly Entry[]): Entry {
  * the entry there is from its current term; older entries commit with it.
  */
 export function maybeCommit(r: Raft): boolean {
-  // Over the current configuration: a leader that removed itself does not count its own log.
+  // Over the current voters (learners never count): a leader that removed itself does not count its own log.
   const index = committedIndex(r.voters, (v) => r.progress.get(v)?.match ?? 0)
   if (index <= r.log.committed || r.log.term(index) !== r.term) return false
   r.log.commitTo(index)
@@ -60,12 +60,14 @@ function sendSnapshot(r: Raft, to: NodeId, pr: Progress): boolean {
   return true
 }
 
+/** Voters and learners alike: a learner's acks never count (maybeCommit is over voters). */
 export function bcastAppend(r: Raft, sendIfEmpty = true): void {
-  for (const v of r.voters) if (v !== r.id) sendAppend(r, v, sendIfEmpty)
+  for (const v of r.replicas()) if (v !== r.id) sendAppend(r, v, sendIfEmpty)
 }
 
+/** To learners too (they must not time out); read-index counts only the voters' answers. */
 export function bcastHeartbeat(r: Raft, context: string | null): void {
-  for (const v of r.voters) {
+  for (const v of r.replicas()) {
     if (v === r.id) continue
     // Never tell a follower to commit past what it is known to hold: its log
     // beyond `match` may still differ from ours.

@@ -17,6 +17,8 @@ export interface InitialState {
   readonly hardState: HardState
   /** The voters recorded in the latest snapshot, or null when there is none. */
   readonly voters: readonly NodeId[] | null
+  /** The learners recorded in the latest snapshot (absent or null: none). */
+  readonly learners?: readonly NodeId[] | null
 }
 
 /**
@@ -67,8 +69,8 @@ export class MemoryStorage implements RaftStorage {
   }
 
   initialState(): InitialState {
-    const voters = this.#snapshot.meta.index > 0 ? this.#snapshot.meta.voters : null
-    return { hardState: this.#hardState, voters }
+    const has = this.#snapshot.meta.index > 0
+    return { hardState: this.#hardState, voters: has ? this.#snapshot.meta.voters : null, learners: has ? (this.#snapshot.meta.learners ?? []) : null }
   }
 
   entries(lo: LogIndex, hi: LogIndex, maxBytes: number): readonly Entry[] {
@@ -132,12 +134,13 @@ export class MemoryStorage implements RaftStorage {
 
   /**
    * Records a snapshot the local state machine took at `index` (≤ applied) and
-   * drops the entries it covers. The caller decides when to compact.
+   * drops the entries it covers. The caller decides when to compact. `voters` and `learners` are
+   * the configuration at `index` (RaftNode.votersAt / learnersAt).
    */
-  createSnapshot(index: LogIndex, data: Uint8Array, voters: readonly NodeId[]): Snapshot {
+  createSnapshot(index: LogIndex, data: Uint8Array, voters: readonly NodeId[], learners: readonly NodeId[] = []): Snapshot {
     const cur = this.#snapshot.meta
     assert(index > cur.index && index <= this.lastIndex(), `createSnapshot(${index}) out of range`)
-    const snap: Snapshot = { meta: { index, term: this.term(index), voters }, data }
+    const snap: Snapshot = { meta: { index, term: this.term(index), voters, ...(learners.length > 0 ? { learners } : {}) }, data }
     this.#entries = this.#entries.slice(index - cur.index)
     this.#snapshot = snap
     return snap

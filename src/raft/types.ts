@@ -45,6 +45,8 @@ export interface SnapshotMeta {
   readonly term: Term
   /** The voter set as of `index`. */
   readonly voters: readonly NodeId[]
+  /** The learners as of `index`; absent when there are none (as in snapshots of older builds). */
+  readonly learners?: readonly NodeId[]
 }
 
 export interface Snapshot {
@@ -178,12 +180,14 @@ export type MessageType = Message['type']
  * Why a request was refused. Operating conditions, returned as values. The last five are for
  * membership changes: 'change_pending' (the previous change is not committed yet),
  * 'term_not_committed' (this leader has not committed an entry of its own term yet),
- * 'no_op_change' (adding an existing voter or removing a non-voter), 'last_voter' (the change would leave
- * no voter), 'not_voter' (a leader transfer to a node that is not a voter).
+ * 'no_op_change' (adding an existing voter or learner, removing a node that does not hold the role, adding as
+ * learner a node that is a voter), 'last_voter' (the change would leave no voter), 'not_voter' (a
+ * leader transfer to a node that is not a voter), 'not_caught_up' (promoting a learner whose
+ * replicated log is still behind the leader's commit index).
  */
 export type RefusalReason =
   | 'not_leader' | 'transferring' | 'overloaded' | 'no_leader'
-  | 'change_pending' | 'term_not_committed' | 'no_op_change' | 'last_voter' | 'not_voter'
+  | 'change_pending' | 'term_not_committed' | 'no_op_change' | 'last_voter' | 'not_voter' | 'not_caught_up'
 
 export interface Refusal {
   readonly error: RefusalReason

@@ -53,7 +53,7 @@ t.test('MemoryStorage: append truncates, snapshots compact', async (t) => {
 t.test('RaftLog: maybeAppend finds conflicts and caps the commit at the last new entry', async (t) => {
   const s = new MemoryStorage([1])
   s.append([e(1, 1), e(2, 1), e(3, 1)])
-  const log = new RaftLog(s, 0, [1])
+  const log = new RaftLog(s, 0, { voters: [1], learners: [] })
   t.equal(log.maybeAppend(1, 2, 3, [e(2, 2)]), undefined, 'prev term mismatch is refused')
   t.equal(log.maybeAppend(1, 1, 5, [e(2, 2)]), 2, 'accepted up to index 2')
   t.equal(log.lastIndex(), 2, 'index 3 (stale, term 1) was truncated with the conflict')
@@ -66,7 +66,7 @@ t.test('RaftLog: maybeAppend finds conflicts and caps the commit at the last new
 t.test('RaftLog: findConflictByTerm skips a diverging term', async (t) => {
   const s = new MemoryStorage([1])
   s.append([e(1, 1), e(2, 1), e(3, 3), e(4, 3), e(5, 3)])
-  const log = new RaftLog(s, 0, [1])
+  const log = new RaftLog(s, 0, { voters: [1], learners: [] })
   t.equal(log.findConflictByTerm(5, 2), 2)
   t.equal(log.findConflictByTerm(5, 3), 5)
   t.equal(log.findConflictByTerm(5, 0), 0)

@@ -255,7 +255,7 @@ export class Cluster {
   compact(id: NodeId): this {
     const node = this.n(id)
     const applied = node.raft.status().applied
-    node.storage.createSnapshot(applied, enc.encode(JSON.stringify(node.applied)), node.raft.votersAt(applied))
+    node.storage.createSnapshot(applied, enc.encode(JSON.stringify(node.applied)), node.raft.votersAt(applied), node.raft.learnersAt(applied))
     return this
   }
 
@@ -271,11 +271,16 @@ export class Cluster {
   }
 }
 
-/** "term:data", "term:-" for a no-op, "term:+4" / "term:-4" for adding / removing voter 4. */
+/**
+ * "term:data", "term:-" for a no-op, "term:+4" / "term:-4" for adding / removing voter 4,
+ * "term:+L4" / "term:-L4" for adding / removing learner 4.
+ */
 export function describe(e: Entry): string {
   if (e.kind === 'config') {
     const { change } = decodeConfigEntry(e.data)
-    return `${e.term}:${change.type === 'addVoter' ? '+' : '-'}${change.node}`
+    const sign = change.type === 'addVoter' || change.type === 'addLearner' ? '+' : '-'
+    const learner = change.type === 'addLearner' || change.type === 'removeLearner' ? 'L' : ''
+    return `${e.term}:${sign}${learner}${change.node}`
   }
   return `${e.term}:${e.kind === 'noop' ? '-' : dec.decode(e.data)}`
 }

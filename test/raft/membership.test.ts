@@ -246,6 +246,162 @@ t.test('§4.2.2 a leader whose removal is not yet committed may stand again afte
   t.equal(c.status(1).role, 'follower')
 })
 
+// ---- learners (thesis §4.2.1, KIP-853 observers) --------------------------------------------
+
+t.test('§4.2.1 a learner catches up without affecting commits, is promoted once caught up, and then the 4-voter cluster survives a down voter', async (t) => {
+  const c = new Cluster([1, 2, 3, 4], { voters: [1, 2, 3] })
+  c.campaign(1).stabilize()
+  c.propose(1, 'a')
+  c.stabilize()
+  c.crash(3) // one of three voters is down for the whole test
+  t.same(c.changeMembership(1, { type: 'addLearner', node: 4 }), { index: 3, term: 1 })
+  t.same(c.status(1).voters, [1, 2, 3], 'the voters are unchanged')
+  t.same(c.status(1).learners, [4], 'the learner is in force on the leader at once')
+  // The learner's entry commits with nodes 1 and 2 alone: the learner is not waited for.
+  c.drop(isAppendTo(4))
+  c.deliver(isAppendTo(2))
+  c.deliver((m) => m.to === 1)
+  t.equal(c.status(1).commit, 3, 'two of three voters commit while the learner has nothing')
+  t.same(c.log(4), [], 'the learner has not received anything yet')
+  t.same(c.changeMembership(1, { type: 'addVoter', node: 4 }), { error: 'not_caught_up', leaderId: 1 },
+    'promotion is refused while the learner is behind the commit index')
+  t.equal(c.status(1).voters.length, 3)
+  // Writes keep committing while the learner catches up.
+  c.propose(1, 'b')
+  c.drop(isAppendTo(4))
+  c.deliver(isAppendTo(2))
+  c.deliver((m) => m.to === 1)
+  t.equal(c.status(1).commit, 4, 'commits go on without the learner')
+  c.tickAll(3) // heartbeats: the learner is probed and sent the log
+  t.same(c.log(4), ['1:-', '1:a', '1:+L4', '1:b'], 'the learner received the whole log')
+  t.same(c.status(4).learners, [4], 'and knows itself to be a learner')
+  t.same(c.status(4).voters, [1, 2, 3])
+  t.same(c.n(4).applied, ['1:-', '1:a', '1:+L4', '1:b'], 'and applies it')
+  // Its acks never count: with node 2 cut off, leader + learner commit nothing.
+  c.propose(1, 'c')
+  c.drop(isAppendTo(2))
+  c.deliver(isAppendTo(4))
+  c.deliver((m) => m.to === 1)
+  t.equal(c.status(1).commit, 4, 'leader + learner are not a quorum of the voters')
+  c.tickAll(2)
+  t.equal(c.status(1).commit, 5, 'node 2 acks: committed')
+  // Caught up: the promotion is accepted and commits at once with 1, 2 and 4 (3 is still down).
+  const promoted = c.changeMembership(1, { type: 'addVoter', node: 4 })
+  t.same(promoted, { index: 6, term: 1 }, 'promotion accepted once the learner holds the commit index')
+  t.same(c.status(1).voters, [1, 2, 3, 4])
+  t.same(c.status(1).learners, [], 'a promoted learner is no longer a learner')
+  c.deliver((m) => m.type === 'append')
+  c.deliver((m) => m.to === 1)
+  t.equal(c.status(1).commit, 6, 'the enlarged quorum (3 of 4) commits the promotion in one round')
+  c.stabilize()
+  t.same(c.status(4).voters, [1, 2, 3, 4])
+  t.same(c.n(1).outcomes.at(-1), { index: 6, term: 1, outcome: 'committed' })
+  // The stall that motivated learners is gone: four voters, node 3 down, and commits go on.
+  c.propose(1, 'd')
+  c.deliver((m) => m.type === 'append')
+  c.deliver((m) => m.to === 1)
+  t.equal(c.status(1).commit, 7, '1, 2 and 4 are three of four: committed at once')
+  c.stabilize()
+  t.same(c.n(4).applied.at(-1), '1:d')
+})
+
+t.test('§4.2.1 removing a learner; learner changes obey the same refusals as voter changes', async (t) => {
+  const c = new Cluster([1, 2, 3, 4, 5], { voters: [1, 2, 3] })
+  c.campaign(1).stabilize()
+  t.same(c.changeMembership(1, { type: 'removeLearner', node: 4 }), { error: 'no_op_change', leaderId: 1 }, 'not a learner')
+  t.same(c.changeMembership(1, { type: 'addLearner', node: 2 }), { error: 'no_op_change', leaderId: 1 }, 'a voter cannot be made a learner')
+  t.same(c.changeMembership(1, { type: 'addLearner', node: 4 }), { index: 2, term: 1 })
+  t.same(c.changeMembership(1, { type: 'addLearner', node: 5 }), { error: 'change_pending', leaderId: 1 }, 'one change at a time, learners included')
+  t.same(c.changeMembership(1, { type: 'removeVoter', node: 2 }), { error: 'change_pending', leaderId: 1 })
+  c.stabilize()
+  t.same(c.changeMembership(1, { type: 'addLearner', node: 4 }), { error: 'no_op_change', leaderId: 1 }, 'already a learner')
+  t.same(c.changeMembership(1, { type: 'removeVoter', node: 4 }), { error: 'no_op_change', leaderId: 1 }, 'a learner is not a voter')
+  t.same(c.transferLeader(1, 4), { error: 'not_voter', leaderId: 1 }, 'leadership never goes to a learner')
+  t.same(c.changeMembership(2, { type: 'removeLearner', node: 4 }), { error: 'not_leader', leaderId: 1 })
+  t.same(c.log(4), ['1:-', '1:+L4'])
+  t.same(c.changeMembership(1, { type: 'removeLearner', node: 4 }), { index: 3, term: 1 })
+  t.same(c.status(1).learners, [])
+  t.same(c.status(1).voters, [1, 2, 3])
+  t.equal(c.pending('append').filter((m) => m.to === 4).length, 0, 'the removed learner is no longer replicated to')
+  c.stabilize()
+  t.equal(c.status(1).commit, 3)
+  c.tickAll(3)
+  t.equal(c.pending('heartbeat').length, 0)
+  t.same(c.log(4), ['1:-', '1:+L4'], 'nor sent heartbeats or entries')
+  t.same(c.status(2).learners, [], 'the voters know it is gone')
+  c.propose(1, 'x')
+  c.stabilize()
+  t.equal(c.status(2).commit, 4)
+  t.same(c.log(4), ['1:-', '1:+L4'])
+  t.equal(c.status(4).term, 1, 'the removed learner stays quiet: it is a non-member')
+})
+
+t.test('§4.2.1 learners never campaign, and count in no quorum (check-quorum, read-index)', async (t) => {
+  for (const preVote of [true, false]) {
+    const c = new Cluster([1, 2, 3, 4], { voters: [1, 2, 3], preVote, jitter: (id) => (id === 4 ? 0 : 3) })
+    c.campaign(1).stabilize()
+    c.changeMembership(1, { type: 'addLearner', node: 4 })
+    c.stabilize()
+    t.equal(c.status(4).lead, 1, `preVote=${preVote}: the learner follows the leader`)
+    c.isolate(4)
+    c.tick(4, 200) // twenty election timeouts without hearing from anyone
+    t.equal(c.status(4).term, 1, 'its term does not move')
+    t.equal(c.status(4).role, 'follower', 'it never became a candidate')
+    t.equal(c.status(4).vote, 0)
+    c.heal()
+    c.tickAll(2)
+    t.equal(c.status(4).lead, 1, 'it follows again once healed')
+    t.same(c.leaders(), [1])
+    t.equal(c.status(1).term, 1, 'nobody was disrupted')
+  }
+  // Check-quorum and read-index count voters only: a leader that hears only from its learner steps down.
+  const c = new Cluster([1, 2, 3, 4], { voters: [1, 2, 3] })
+  c.campaign(1).stabilize()
+  c.changeMembership(1, { type: 'addLearner', node: 4 })
+  c.stabilize()
+  c.crash(2).crash(3)
+  t.equal(c.readIndex(1, 'r1'), null)
+  c.tick(1, 3)
+  c.deliver()
+  t.same(c.n(1).readStates, [], 'a read is not confirmed by the learner\'s heartbeat acks')
+  c.tick(1, 2)
+  c.deliver()
+  for (let i = 0; i < 20; i++) c.tick(1).deliver() // two check-quorum rounds (the first still sees 2 and 3's last acks)
+  t.equal(c.status(1).role, 'follower', 'check-quorum deposed the leader although the learner answered')
+  t.equal(c.status(4).term, 1, 'and the learner did not try to take over')
+})
+
+t.test('§4.2.1 / §7 a learner added after compaction installs a snapshot carrying voters and learners', async (t) => {
+  const c = new Cluster([1, 2, 3, 4, 5], { voters: [1, 2, 3] })
+  c.campaign(1).stabilize()
+  c.changeMembership(1, { type: 'addLearner', node: 4 })
+  c.stabilize()
+  for (const v of ['a', 'b']) c.propose(1, v)
+  c.stabilize()
+  c.compact(1)
+  t.same(c.n(1).storage.snapshot().meta, { index: 4, term: 1, voters: [1, 2, 3], learners: [4] }, 'the snapshot records the learners')
+  t.same(c.changeMembership(1, { type: 'addLearner', node: 5 }), { index: 5, term: 1 })
+  c.stabilize()
+  c.tickAll(3)
+  t.equal(c.n(5).snapshotIndex, 4, 'node 5 installed the snapshot')
+  t.same(c.status(5).learners, [4, 5], 'learners from the snapshot, then from the config entry after it')
+  c.crash(5).restart(5)
+  t.same(c.status(5).learners, [4, 5], 'rebuilt on restart from the snapshot plus the log')
+  t.same(c.status(5).voters, [1, 2, 3])
+  c.tickAll(2)
+  t.same(c.changeMembership(1, { type: 'addVoter', node: 5 }), { index: 6, term: 1 }, 'a learner caught up from a snapshot can be promoted')
+  c.stabilize()
+  t.same(c.status(5).voters, [1, 2, 3, 5])
+  t.same(c.status(5).learners, [4])
+})
+
+t.test('addVoter of a non-member stays allowed (the unsafe path, kept for compatibility)', async (t) => {
+  const c = new Cluster([1, 2, 3, 4], { voters: [1, 2, 3] })
+  c.campaign(1).stabilize()
+  t.same(c.changeMembership(1, { type: 'addVoter', node: 4 }), { index: 2, term: 1 }, 'no catch-up check for a non-learner')
+  t.same(c.status(1).voters, [1, 2, 3, 4])
+})
+
 // ---- durable side ---------------------------------------------------------------------------
 
 function tempDir(t: Test): string {
@@ -267,7 +423,7 @@ t.test('the config entry kind survives the wire codec and the RecordBatch encodi
   const m: Message = { type: 'append', from: 1, to: 2, term: 1, prevIndex: 0, prevTerm: 0, entries, commit: 0 }
   const back = decodeMessage(encodeMessage(m))
   t.same(back.type === 'append' && back.entries.map((e) => e.kind), ['noop', 'config', 'data'])
-  t.same(back.type === 'append' && decodeConfigEntry(back.entries[1]!.data), { change: { type: 'addVoter', node: 4 }, voters: [1, 2, 3, 4] })
+  t.same(back.type === 'append' && decodeConfigEntry(back.entries[1]!.data), { change: { type: 'addVoter', node: 4 }, voters: [1, 2, 3, 4], learners: [] })
   // type, from, to, term, prevIndex, prevTerm, commit, count, then the entry: term, kind, data.
   const frame = encodeMessage({ ...m, entries: [entries[1]!], prevIndex: 1, prevTerm: 1 })
   t.equal(frame[9], 2, 'kind 2 is config')
@@ -335,5 +491,84 @@ t.test('LogStorage: the configuration survives restart, snapshots and a torn tai
   t.same(s.snapshot().meta.voters, [1, 3])
   n = node(s)
   t.same(n.status().voters, [1, 3], 'the snapshot carries the voters; the bootstrap list is ignored')
+  s.close()
+})
+
+t.test('config entries with learners: version 2 encoding, codec and RecordBatch round trips; version 1 still decodes', async (t) => {
+  const d = { change: { type: 'addLearner' as const, node: 5 }, voters: [1, 2, 3], learners: [4, 5] }
+  const bytes = encodeConfigEntry(d)
+  t.equal(bytes[0], 2, 'an entry with learners is version 2')
+  t.same(decodeConfigEntry(bytes), d)
+  const removal = { change: { type: 'removeLearner' as const, node: 4 }, voters: [1, 2, 3], learners: [] }
+  t.equal(encodeConfigEntry(removal)[0], 2, 'a learner change is version 2 even without learners left')
+  t.same(decodeConfigEntry(encodeConfigEntry(removal)), removal)
+  const plain = encodeConfigEntry({ change: { type: 'addVoter', node: 4 }, voters: [1, 2, 3, 4] })
+  t.equal(plain[0], 1, 'a voter change without learners is still written as version 1 (byte-identical to older builds)')
+  // A version-1 entry as older builds wrote it, byte by byte.
+  const v1 = new Uint8Array([1, 2, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2])
+  t.same(decodeConfigEntry(v1), { change: { type: 'removeVoter', node: 3 }, voters: [1, 2], learners: [] }, 'version 1 decodes as no learners')
+  t.throws(() => decodeConfigEntry(new Uint8Array([1, 3, 0, 0, 0, 3, 0, 0, 0, 0])), 'learner changes do not exist in version 1')
+  t.throws(() => decodeConfigEntry(new Uint8Array([3, 1, 0, 0, 0, 3, 0, 0, 0, 0])), 'an unknown version is rejected')
+  t.throws(() => decodeConfigEntry(bytes.subarray(0, bytes.length - 1)), 'a truncated learner list is rejected')
+  const e: Entry = { index: 2, term: 1, kind: 'config', data: bytes }
+  const m: Message = { type: 'append', from: 1, to: 2, term: 1, prevIndex: 1, prevTerm: 1, entries: [e], commit: 0 }
+  const back = decodeMessage(encodeMessage(m))
+  t.same(back.type === 'append' && decodeConfigEntry(back.entries[0]!.data), d, 'through the wire codec')
+  const disk = decodeEntries(encodeEntries([e], 2))
+  t.same(decodeConfigEntry(disk[0]!.data), d, 'through the RecordBatch encoding')
+  // Snapshot messages carry the learners; without learners the frame is what older builds sent.
+  const snap = (learners?: number[]): Message => ({
+    type: 'snapshot', from: 1, to: 2, term: 1,
+    snapshot: { meta: { index: 9, term: 1, voters: [1, 2, 3], ...(learners ? { learners } : {}) }, data: new Uint8Array([7]) },
+  })
+  const withLearners = decodeMessage(encodeMessage(snap([4])))
+  t.same(withLearners.type === 'snapshot' && withLearners.snapshot.meta, { index: 9, term: 1, voters: [1, 2, 3], learners: [4] })
+  const without = encodeMessage(snap())
+  t.same(Buffer.from(encodeMessage(snap([]))), Buffer.from(without), 'an empty learner list adds nothing to the frame')
+  t.same(decodeMessage(without).type === 'snapshot' && (decodeMessage(without) as Extract<Message, { type: 'snapshot' }>).snapshot.meta,
+    { index: 9, term: 1, voters: [1, 2, 3] })
+})
+
+t.test('LogStorage: learners survive restart and snapshots', async (t) => {
+  const dir = tempDir(t)
+  const open = (): LogStorage => LogStorage.open({ dir, voters: [1], fsync: false })
+  const node = (s: LogStorage): RaftNode => new RaftNode({
+    id: 1, voters: [1], storage: s, random: { int: () => 0 }, electionTicks: 10, heartbeatTicks: 1,
+  })
+  const drain = (n: RaftNode, s: LogStorage): void => {
+    while (n.hasReady()) {
+      const rd = n.ready()
+      if (rd.snapshot) s.applySnapshot(rd.snapshot)
+      s.append(rd.entries)
+      s.sync()
+      if (rd.hardState) s.setHardState(rd.hardState)
+      n.advance()
+    }
+  }
+  let s = open()
+  let n = node(s)
+  n.campaign()
+  drain(n, s)
+  t.same(n.proposeConfChange({ type: 'addLearner', node: 2 }), { index: 2, term: 1 })
+  drain(n, s)
+  t.equal(n.status().commit, 2, 'a single voter commits alone: the learner is not waited for')
+  t.same(n.proposeConfChange({ type: 'addLearner', node: 3 }), { index: 3, term: 1 })
+  drain(n, s)
+  t.same(n.status().learners, [2, 3])
+  s.close()
+  s = open()
+  n = node(s)
+  t.same(n.status().learners, [2, 3], 'rebuilt from the log on restart')
+  t.same(n.status().voters, [1])
+  n.campaign()
+  drain(n, s)
+  t.equal(n.status().commit, 4)
+  s.createSnapshot(4, new Uint8Array([1]), n.votersAt(4), n.learnersAt(4))
+  t.same(n.learnersAt(2), [2], 'the learners before the second change are still known')
+  s.close()
+  s = open()
+  t.same(s.snapshot().meta, { index: 4, term: 2, voters: [1], learners: [2, 3] }, 'the checkpoint file carries the learners')
+  n = node(s)
+  t.same(n.status().learners, [2, 3], 'and a restart takes them from the snapshot')
   s.close()
 })

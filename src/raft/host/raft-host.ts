@@ -32,7 +32,7 @@ export interface HostStorage extends RaftStorage {
   /** Durable before it returns when term or vote changed. */
   setHardState(hs: HardState): void
   applySnapshot(snap: Snapshot): void
-  createSnapshot(index: LogIndex, data: Uint8Array, voters?: readonly NodeId[]): Snapshot
+  createSnapshot(index: LogIndex, data: Uint8Array, voters?: readonly NodeId[], learners?: readonly NodeId[]): Snapshot
   close(): void
 }
 
@@ -138,9 +138,11 @@ export class RaftHost {
   }
 
   /**
-   * Adds or removes one voter; resolves once the config entry commits (or fails: a refusal such
-   * as 'change_pending' or 'term_not_committed', 'lost', 'timeout'). The change is in force on
-   * the leader as soon as it is accepted; `status().voters` shows it.
+   * Adds or removes one voter or learner, or promotes a learner (addVoter of a learner); resolves
+   * once the config entry commits (or fails: a refusal such as 'change_pending',
+   * 'term_not_committed' or 'not_caught_up', 'lost', 'timeout'). The change is in force on the
+   * leader as soon as it is accepted; `status().voters` and `status().learners` show it. Add a
+   * server as a learner first and promote it once caught up ('not_caught_up' until then).
    */
   changeMembership(cc: ConfChange): Promise<ProposeReply> {
     if (this.#closed) return Promise.resolve({ error: 'stopped', leaderId: 0 })
@@ -169,8 +171,8 @@ export class RaftHost {
   compact(index: LogIndex, data: Uint8Array): void {
     if (index > this.#applied || index < this.#o.storage.firstIndex()) return
     // The snapshot records the configuration in force at its index, so a restart or a follower
-    // installing it starts from the right voters.
-    this.#o.storage.createSnapshot(index, data, this.#node.votersAt(index))
+    // installing it starts from the right voters and learners.
+    this.#o.storage.createSnapshot(index, data, this.#node.votersAt(index), this.#node.learnersAt(index))
   }
 
   #schedule(): void {

@@ -103,7 +103,11 @@ export class RaftWorkerHandle {
     return this.#call({ op: 'transfer', to }) as Promise<Failure | null>
   }
 
-  /** Adds or removes one voter (at the leader); resolves when the change commits or fails. */
+  /**
+   * Adds or removes one voter or learner, or promotes a learner (addVoter of a learner: refused
+   * with not_caught_up until its log reaches the commit index), at the leader; resolves when the
+   * change commits or fails. The safe way to add a server is addLearner first.
+   */
   changeMembership(change: ConfChange): Promise<ProposeReply> {
     return this.#call({ op: 'membership', change }) as Promise<ProposeReply>
   }

@@ -39,8 +39,9 @@ export interface LogStorageOptions {
   readonly dir: string
   /**
    * The bootstrap voter set: recorded in quorum-state (informational) and the default for
-   * createSnapshot. With membership changes the host passes the voters in force at the
-   * snapshot's index (RaftNode.votersAt) instead; the configuration itself lives in the log.
+   * createSnapshot. With membership changes the host passes the voters and learners in force at
+   * the snapshot's index (RaftNode.votersAt, learnersAt) instead; the configuration itself lives
+   * in the log.
    */
   readonly voters: readonly NodeId[]
   /** false: no fsync at all (benchmarks, tests). A crash may then lose acknowledged state. */
@@ -125,7 +126,8 @@ export class LogStorage implements RaftStorage {
   // ---- RaftStorage (read side, the core's) ----
 
   initialState(): InitialState {
-    return { hardState: this.#hard, voters: this.#snapshot.meta.index > 0 ? this.#snapshot.meta.voters : null }
+    const has = this.#snapshot.meta.index > 0
+    return { hardState: this.#hard, voters: has ? this.#snapshot.meta.voters : null, learners: has ? (this.#snapshot.meta.learners ?? []) : null }
   }
 
   entries(lo: LogIndex, hi: LogIndex, maxBytes: number): readonly Entry[] {
@@ -229,10 +231,10 @@ export class LogStorage implements RaftStorage {
    * Records a snapshot the local state machine took at `index` (≤ applied) and compacts the log
    * below it: the checkpoint is durable before any segment goes.
    */
-  createSnapshot(index: LogIndex, data: Uint8Array, voters: readonly NodeId[] = this.#voters): Snapshot {
+  createSnapshot(index: LogIndex, data: Uint8Array, voters: readonly NodeId[] = this.#voters, learners: readonly NodeId[] = []): Snapshot {
     const cur = this.#snapshot.meta
     assert(index > cur.index && index <= this.lastIndex(), `createSnapshot(${index}) out of range`)
-    const snap: Snapshot = { meta: { index, term: this.term(index), voters }, data }
+    const snap: Snapshot = { meta: { index, term: this.term(index), voters, ...(learners.length > 0 ? { learners } : {}) }, data }
     this.#replaceSnapshot(snap)
     const end = snapshotEndOffset(index)
     if (this.#log.highWatermark < end) this.#log.setHighWatermark(end)

@@ -5,7 +5,8 @@
  *
  * The file is a sequence of RecordBatches (offsets 0.., epoch = the term), CRC-checked on read:
  *   1. a control batch with a SnapshotHeader key (version 0, type 3) whose value is our JSON
- *      header {version, index, term, voters, bytes, chunks};
+ *      header {version, index, term, voters, learners?, bytes, chunks} (`learners` only when
+ *      there are any, so files without learners are those of older builds);
  *   2. data batches, one record each, holding the state-machine image in chunks of ≤ 1 MiB;
  *   3. a control batch with a SnapshotFooter key (version 0, type 4), empty value.
  * (Kafka's ControlRecordType numbers. Builds before 2026-11-26 wrote types 4 and 5; such files
@@ -35,9 +36,10 @@ export function snapshotFileName(index: number, term: number): string {
 
 export function writeSnapshotFile(dir: string, snap: Snapshot, durable: boolean, timestamp: number): string {
   const { index, term, voters } = snap.meta
+  const learners = snap.meta.learners ?? []
   const chunks: Uint8Array[] = []
   for (let at = 0; at < snap.data.byteLength; at += CHUNK_BYTES) chunks.push(snap.data.subarray(at, at + CHUNK_BYTES))
-  const header = JSON.stringify({ version: 0, index, term, voters, bytes: snap.data.byteLength, chunks: chunks.length })
+  const header = JSON.stringify({ version: 0, index, term, voters, ...(learners.length > 0 ? { learners } : {}), bytes: snap.data.byteLength, chunks: chunks.length })
   const batches: Buffer[] = [buildRecordBatch({ records: [{ key: HEADER_KEY, value: header }], baseOffset: 0, partitionLeaderEpoch: term, isControl: true, timestamp })]
   chunks.forEach((c, i) => batches.push(buildRecordBatch({ records: [{ value: c }], baseOffset: i + 1, partitionLeaderEpoch: term, timestamp })))
   batches.push(buildRecordBatch({ records: [{ key: FOOTER_KEY, value: null }], baseOffset: chunks.length + 1, partitionLeaderEpoch: term, isControl: true, timestamp }))
@@ -71,7 +73,7 @@ export function readSnapshotFile(dir: string, name: string): Snapshot | null {
   const keysMatch = (first.key?.equals(HEADER_KEY) === true && last.key?.equals(FOOTER_KEY) === true) ||
     (first.key?.equals(LEGACY_HEADER_KEY) === true && last.key?.equals(LEGACY_FOOTER_KEY) === true)
   if (!keysMatch || first.value === null) return null
-  let h: { version: number; index: number; term: number; voters: NodeId[]; bytes: number; chunks: number }
+  let h: { version: number; index: number; term: number; voters: NodeId[]; learners?: NodeId[]; bytes: number; chunks: number }
   try {
     h = JSON.parse(first.value.toString('utf8')) as typeof h
   } catch {
@@ -81,7 +83,8 @@ export function readSnapshotFile(dir: string, name: string): Snapshot | null {
   if (h.version !== 0 || h.chunks !== chunks.length || snapshotFileName(h.index, h.term) !== name) return null
   const data = Buffer.concat(chunks.map((c) => c.value ?? Buffer.alloc(0)))
   if (data.length !== h.bytes) return null
-  return { meta: { index: h.index, term: h.term, voters: h.voters }, data }
+  const learners = h.learners ?? []
+  return { meta: { index: h.index, term: h.term, voters: h.voters, ...(learners.length > 0 ? { learners } : {}) }, data }
 }
 
 export function deleteSnapshotFile(dir: string, name: string): void {

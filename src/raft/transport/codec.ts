@@ -15,7 +15,9 @@
  *   3 vote           lastIndex, lastTerm, u8 transfer          4 preVote   (same)
  *   5 voteResp       u8 reject                                 6 preVoteResp (same)
  *   7 heartbeat      commit, str? context                      8 heartbeatResp  str? context
- *   9 snapshot       index, term, count, count × voter, bytes data
+ *   9 snapshot       index, term, count, count × voter, bytes data [, count, count × learner]
+ *                    (the learner list is written only when there are learners, so frames without
+ *                    them are those of builds before learners existed)
  *  10 timeoutNow     —
  *  11 readIndex      str context                              12 readIndexResp  index, str context
  *
@@ -129,7 +131,7 @@ class Reader {
 export function encodeMessage(m: Message): Uint8Array {
   let size = 32
   if (m.type === 'append') for (const e of m.entries) size += e.data.byteLength + 12
-  if (m.type === 'snapshot') size += m.snapshot.data.byteLength + 8 * m.snapshot.meta.voters.length + 24
+  if (m.type === 'snapshot') size += m.snapshot.data.byteLength + 8 * (m.snapshot.meta.voters.length + (m.snapshot.meta.learners?.length ?? 0)) + 32
   const w = new Writer(size)
   w.uint(CODE.get(m.type)!)
   w.uint(m.from)
@@ -153,6 +155,11 @@ export function encodeMessage(m: Message): Uint8Array {
       w.uint(meta.index); w.uint(meta.term); w.uint(meta.voters.length)
       for (const v of meta.voters) w.uint(v)
       w.bytes(m.snapshot.data)
+      const learners = meta.learners ?? []
+      if (learners.length > 0) {
+        w.uint(learners.length)
+        for (const v of learners) w.uint(v)
+      }
       break
     }
     case 'timeoutNow': break
@@ -198,7 +205,10 @@ function decodeBody(type: MessageType, h: { from: number; to: number; term: numb
       const term = r.uint()
       const voters: number[] = []
       for (let n = r.uint(); n > 0; n--) voters.push(r.uint())
-      return { type, ...h, snapshot: { meta: { index, term, voters }, data: r.bytes() } }
+      const data = r.bytes()
+      const learners: number[] = []
+      if (r.pos < r.buf.length) for (let n = r.uint(); n > 0; n--) learners.push(r.uint())
+      return { type, ...h, snapshot: { meta: { index, term, voters, ...(learners.length > 0 ? { learners } : {}) }, data } }
     }
     case 'timeoutNow': return { type, ...h }
     case 'readIndex': return { type, ...h, context: r.str() }

@@ -215,7 +215,7 @@ export class Host {
   #maybeCompact(): void {
     const every = this.#env.profile.compactEvery
     if (every === 0 || this.sm.applied - (this.storage.firstIndex() - 1) < every) return
-    // The snapshot records the configuration in force at its index.
-    this.storage.createSnapshot(this.sm.applied, this.sm.snapshot(), this.raft!.votersAt(this.sm.applied))
+    // The snapshot records the configuration (voters and learners) in force at its index.
+    this.storage.createSnapshot(this.sm.applied, this.sm.snapshot(), this.raft!.votersAt(this.sm.applied), this.raft!.learnersAt(this.sm.applied))
   }
 }

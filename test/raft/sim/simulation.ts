@@ -8,6 +8,7 @@
  *   liveness — all faults heal and every node restarts; within a bound, a
  *              leader must emerge and a new write must be applied everywhere.
  */
+import type { ConfChangeType } from '../../../src/raft/membership.ts'
 import type { Message, NodeId } from '../../../src/raft/types.ts'
 import { isRefusal } from '../../../src/raft/types.ts'
 import { Checker, SafetyViolation } from './checker.ts'
@@ -86,6 +87,8 @@ export class Simulation {
   #now = 0
   #healed = false
   #confChanges = 0
+  /** Membership profile: the commit index last seen on each leader, with its id/term key. */
+  readonly #leaderCommitSeen = new Map<NodeId, { key: string; commit: number }>()
 
   constructor(opts: SimOptions) {
     this.seed = opts.seed
@@ -155,7 +158,46 @@ export class Simulation {
         throw new SafetyViolation(`liveness: no new write applied on all nodes within ${this.#livenessMs} ms of healing`)
       }
       this.#handle(ev.event)
+      if (this.profile.membershipEvery > 0) this.#checkMembership()
       if (this.#healed && this.#livenessReached()) return
+    }
+  }
+
+  /**
+   * Membership checks after every event (membership profile), independent of the core's
+   * bookkeeping:
+   *   - a learner (in its own latest configuration) is never a (pre-)candidate or leader;
+   *   - quorums count voters only: whenever a leader's commit index moves, a majority of the
+   *     voters of its configuration at that moment hold the entry there — the leader by its
+   *     own log (it counts its unpersisted tail), the others durably (they acknowledge only
+   *     after persisting) or under a snapshot. Learners' copies are not counted, so a leader
+   *     that counted a learner's ack would be caught.
+   */
+  #checkMembership(): void {
+    for (const h of this.#hosts.values()) {
+      if (!h.alive || !h.raft) continue
+      const st = h.raft.status()
+      if (st.role !== 'follower' && st.learners.includes(h.id)) {
+        throw new SafetyViolation(`learner ${h.id} is ${st.role} in term ${st.term}`)
+      }
+      const key = `${h.id}/${st.term}`
+      if (st.role !== 'leader') continue
+      const seen = this.#leaderCommitSeen.get(h.id)
+      if (seen !== undefined && seen.key === key && seen.commit >= st.commit) continue
+      this.#leaderCommitSeen.set(h.id, { key, commit: st.commit })
+      if (seen?.key !== key) continue // a new term: its first commit is checked when it moves
+      let holders = 0
+      for (const v of st.voters) {
+        if (v === h.id) {
+          holders++ // the leader commits only onto entries of its own log (and term: checked elsewhere)
+          continue
+        }
+        const s = this.#hosts.get(v)!.storage
+        if (s.firstIndex() - 1 >= st.commit || (s.lastIndex() >= st.commit && s.term(st.commit) === st.term)) holders++
+      }
+      if (holders < Math.floor(st.voters.length / 2) + 1) {
+        throw new SafetyViolation(`leader ${h.id} (term ${st.term}) committed ${st.commit} held by only ${holders} of voters ${st.voters} (learners ${st.learners})`)
+      }
     }
   }
 
@@ -250,16 +292,23 @@ export class Simulation {
   }
 
   /**
-   * An operator adds or removes a random node at the leader: a voter is removed, a non-voter
-   * added. Refusals (another change pending, no own-term commit yet, the last voter) are part of
-   * the test: the core must refuse exactly then, and the checker verifies it never had two.
+   * An operator changes the membership of a random node at the leader: a voter is removed; a
+   * learner promoted (addVoter) or removed; a non-member added as a learner or, the old unsafe
+   * way, directly as a voter. Refusals (another change pending, no own-term commit yet, the last
+   * voter, a learner not caught up) are part of the test: the core must refuse exactly then, and
+   * the checkers verify it never had two changes pending, never counted a learner and never let
+   * one campaign.
    */
   #membership(): void {
     if (this.#healed) return
     const leader = this.#hosts.get(this.#leader())
     if (leader?.raft) {
       const node = this.#rng.pick(this.#ids)
-      const type = leader.raft.status().voters.includes(node) ? 'removeVoter' : 'addVoter'
+      const st = leader.raft.status()
+      const roll = this.#rng.float()
+      const type: ConfChangeType = st.voters.includes(node) ? 'removeVoter'
+        : st.learners.includes(node) ? (roll < 0.75 ? 'addVoter' : 'removeLearner')
+        : (roll < 0.7 ? 'addLearner' : 'addVoter')
       const res = leader.raft.proposeConfChange({ type, node })
       if (!isRefusal(res)) {
         this.#confChanges++
@@ -354,9 +403,9 @@ export class Simulation {
   }
 
   /**
-   * Some write accepted after healing has been applied by every voter of the leader's
-   * configuration (non-members are not replicated to), and by every node without membership
-   * changes.
+   * Some write accepted after healing has been applied by every voter and learner of the
+   * leader's configuration (non-members are not replicated to), and by every node without
+   * membership changes.
    */
   #livenessReached(): boolean {
     const ops = this.#history.livenessOps
@@ -364,7 +413,7 @@ export class Simulation {
     const leader = this.#hosts.get(this.#leader())?.raft?.status()
     if (!leader) return false
     for (const h of this.#hosts.values()) {
-      if (this.profile.membershipEvery > 0 && !leader.voters.includes(h.id)) continue
+      if (this.profile.membershipEvery > 0 && !leader.voters.includes(h.id) && !leader.learners.includes(h.id)) continue
       if (!h.alive) return false
       if (!this.#checker.appliedAny(ops, h.sm.applied)) return false
     }
