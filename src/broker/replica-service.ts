@@ -46,6 +46,8 @@ export class ReplicaService {
   /** After close(): each partition's last watermarks, for the final checkpoint files. */
   #closedWatermarks: Map<string, Watermarks> | null = null
   #reconciling: Promise<void> = Promise.resolve()
+  /** Told the key of each partition this broker stops hosting (its topic was deleted, or it moved away). */
+  readonly #removedListeners = new Set<(key: string) => void>()
 
   /** Told each `<topic>-<n>.<id>-delete` directory a topic deletion left (removed after file.delete.delay.ms). */
   readonly #onDirDeleted: ((dir: string) => void) | undefined
@@ -103,6 +105,16 @@ export class ReplicaService {
 
   watermarks(p: HostedPartition): Watermarks {
     return this.#closedWatermarks?.get(partitionKey(p.topicId, p.partition)) ?? this.#pool.watermarks(p.handle)
+  }
+
+  /**
+   * Calls `listener` with the partitionKey of each partition as it stops being hosted (before its
+   * actor is closed); returns the unsubscribe function. Long-polling fetches use it to answer at
+   * once when a partition they wait on goes away, as Kafka completes delayed fetches then.
+   */
+  onRemoved(listener: (key: string) => void): () => void {
+    this.#removedListeners.add(listener)
+    return () => { this.#removedListeners.delete(listener) }
   }
 
   hosted(): IterableIterator<HostedPartition> {
@@ -168,6 +180,7 @@ export class ReplicaService {
       if (wanted.has(key)) continue
       this.#hosted.delete(key)
       this.#overridesSeen.delete(key)
+      for (const listener of [...this.#removedListeners]) listener(key)
       removals.push(this.#pool.deletePartition(hosted.handle).then((dir) => {
         this.#log.info({ topic: hosted.topic, partition: hosted.partition, dir }, 'partition deleted; directory renamed for removal')
         if (dir !== '') this.#onDirDeleted?.(dir)

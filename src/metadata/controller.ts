@@ -50,6 +50,9 @@ export function planCreateTopic(image: MetadataImage, req: CreateTopicRequest, c
       return { error: 'invalid_topic_exception', message: `Topic '${req.name}' collides with existing topic: ${existing}` }
     }
   }
+  // Kafka (ReplicationControlManager.computeConfigChanges): a null value cannot create a topic.
+  const nullConfigs = req.configs.filter((c) => c.value === null).map((c) => c.name)
+  if (nullConfigs.length > 0) return { error: 'invalid_config', message: `Null value not supported for topic configs: ${nullConfigs.join(',')}` }
   const configError = validateTopicConfig(req.configs)
   if (configError) return { error: 'invalid_config', message: configError }
   const live = liveBrokerIds(image)

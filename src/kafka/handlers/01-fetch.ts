@@ -5,8 +5,10 @@
  *
  * Long poll: read; if fewer than min_bytes came back (counted across all partitions), wait
  * until one of the partitions' watermarks moves — an event from its shard, never a timer
- * poll — or max_wait_ms passes, and read again. Records are the file bytes as read by the
- * partition actor (whole batches; at least one batch even above max_bytes, KIP-74).
+ * poll — or max_wait_ms passes, and read again; a watched partition that stops being hosted
+ * (its topic deleted) ends the wait at once. Records are the file bytes as read by the
+ * partition actor (whole batches), cut to max_bytes in request order (fillMaxBytes; at least one
+ * batch for the first partition with data, KIP-74).
  */
 import { decodeFetchRequest, type FetchRequest } from '../../protocol/messages/fetch-request.ts'
 import { encodeFetchResponse, type FetchResponse, type PartitionData, type FetchableTopicResponse } from '../../protocol/messages/fetch-response.ts'
@@ -69,14 +71,14 @@ async function readAll(ctx: RequestContext, targets: readonly Target[], isolatio
       currentLeaderEpoch: t.currentLeaderEpoch, minOneBatch: true,
     })), 30_000)
     results.forEach((r, i) => {
-      bytes += apply(list[i]!.data, r)
+      bytes += apply(list[i]!.data, r, isolation)
       if ('ok' in r) reads.get(shard)?.push(r.ok.records.buffer as ArrayBuffer) ?? reads.set(shard, [r.ok.records.buffer as ArrayBuffer])
     })
   }))
   return bytes
 }
 
-function apply(data: PartitionData, r: FetchItemResult): number {
+function apply(data: PartitionData, r: FetchItemResult, isolation: number): number {
   if ('error' in r) {
     data.errorCode = errorCode(r.error)
     data.records = NO_RECORDS
@@ -91,7 +93,8 @@ function apply(data: PartitionData, r: FetchItemResult): number {
   data.highWatermark = r.ok.highWatermark
   data.lastStableOffset = r.ok.lastStableOffset
   data.logStartOffset = r.ok.logStartOffset
-  data.abortedTransactions = r.ok.abortedTransactions ?? null
+  // read_committed answers a list (empty without aborted transactions), read_uncommitted null, as Kafka does.
+  data.abortedTransactions = r.ok.abortedTransactions ?? (isolation === READ_COMMITTED ? [] : null)
   data.records = r.ok.records
   return r.ok.records.length
 }
@@ -107,15 +110,50 @@ function allCaughtUp(ctx: RequestContext, targets: readonly Target[], isolation:
   return true
 }
 
-/** KIP-74 and max_bytes: keep whole partitions in request order while they fit; the first with data always stays. */
-function trimToMaxBytes(targets: readonly Target[], maxBytes: number): void {
-  let total = 0
-  for (const t of targets) {
-    const n = t.data.records?.length ?? 0
-    if (n === 0) continue
-    if (total > 0 && total + n > maxBytes) t.data.records = Buffer.alloc(0)
-    else total += n
+/** The length of the whole batches at the start of `records` that fit in `limit` bytes. */
+function wholeBatchesWithin(records: Buffer, limit: number): number {
+  let end = 0
+  while (records.length - end >= 12) {
+    const size = 12 + records.readInt32BE(end + 8)
+    if (end + size > limit || end + size > records.length) break
+    end += size
   }
+  return end
+}
+
+/**
+ * max_bytes as Kafka's ReplicaManager.readFromLog spends it: partitions in request order, each
+ * read limited to min(partition_max_bytes, what is left of max_bytes); only the first partition
+ * that returns data may exceed its limit with one whole batch (KIP-74). Every partition was read
+ * with min(partition_max_bytes, max_bytes) and "at least one batch", so later ones are cut back
+ * here to the whole batches that fit in what is left.
+ */
+function fillMaxBytes(targets: readonly Target[], maxBytes: number): void {
+  let remaining = maxBytes
+  let first = true
+  for (const t of targets) {
+    const records = t.data.records
+    if (!records || records.length === 0) continue
+    if (first) {
+      first = false
+      remaining = Math.max(0, remaining - records.length)
+      continue
+    }
+    const end = wholeBatchesWithin(records, Math.min(t.maxBytes, remaining))
+    t.data.records = end === records.length ? records : records.subarray(0, end)
+    remaining -= end
+  }
+}
+
+/**
+ * A partition that stopped being hosted while the fetch ran. Its topic deleted: what a new
+ * request would get (UNKNOWN_TOPIC_ID from v13, else UNKNOWN_TOPIC_OR_PARTITION — Kafka's answer
+ * for a partition it no longer knows); otherwise NOT_LEADER_OR_FOLLOWER.
+ */
+function answerGone(ctx: RequestContext, t: Target): void {
+  const gone = !ctx.broker.image().topicsById.has(t.hosted.topicId)
+  const error: InternalError = !gone ? 'not_leader_or_follower' : ctx.apiVersion >= 13 ? 'unknown_topic_id' : 'unknown_topic_or_partition'
+  Object.assign(t.data, emptyPartition(t.data.partitionIndex, error))
 }
 
 export async function handleFetch(ctx: RequestContext, req: FetchRequest): Promise<FetchResponse> {
@@ -144,19 +182,33 @@ export async function handleFetch(ctx: RequestContext, req: FetchRequest): Promi
   })
   const deadline = Date.now() + Math.max(0, req.maxWaitMs)
   const keys = targets.map((t) => partitionKey(t.hosted.topicId, t.hosted.partition))
-  for (;;) {
-    // Skip the round trip while nothing new can be read, then wait for a watermark to move.
-    const caughtUp = targets.length > 0 && allCaughtUp(ctx, targets, req.isolationLevel)
-    const bytes = caughtUp ? 0 : await readAll(ctx, targets, req.isolationLevel, reads)
-    const anyError = targets.some((t) => t.data.errorCode !== ErrorCode.NONE)
-    const remaining = deadline - Date.now()
-    if (bytes >= req.minBytes || anyError || remaining <= 0 || targets.length === 0) {
-      if (caughtUp) await readAll(ctx, targets, req.isolationLevel, reads)
-      break
+  // A partition that stops being hosted (its topic deleted) completes the fetch at once, as
+  // Kafka completes delayed fetches when it stops a replica.
+  const watched = new Set(keys)
+  let removed = false
+  const unsubscribe = ctx.broker.replicas.onRemoved((key) => {
+    if (!watched.has(key)) return
+    removed = true
+    ctx.broker.waiters.notify(key)
+  })
+  try {
+    for (;;) {
+      // Skip the round trip while nothing new can be read, then wait for a watermark to move.
+      const caughtUp = targets.length > 0 && allCaughtUp(ctx, targets, req.isolationLevel)
+      const bytes = caughtUp ? 0 : await readAll(ctx, targets, req.isolationLevel, reads)
+      const anyError = targets.some((t) => t.data.errorCode !== ErrorCode.NONE)
+      const remaining = deadline - Date.now()
+      if (bytes >= req.minBytes || anyError || removed || remaining <= 0 || targets.length === 0) {
+        if (caughtUp || removed) await readAll(ctx, targets, req.isolationLevel, reads)
+        break
+      }
+      await ctx.broker.waiters.wait(keys, remaining)
     }
-    await ctx.broker.waiters.wait(keys, remaining)
+  } finally {
+    unsubscribe()
   }
-  trimToMaxBytes(targets, req.maxBytes)
+  for (const t of targets) if (ctx.broker.replicas.lookup(t.hosted.topicId, t.hosted.partition) !== t.hosted) answerGone(ctx, t)
+  fillMaxBytes(targets, req.maxBytes)
   return { throttleTimeMs: ctx.broker.throttleTimeMs(ctx), errorCode: ErrorCode.NONE, sessionId: 0, responses, nodeEndpoints: [] }
 }
 

@@ -79,11 +79,15 @@ export default defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
   async handle(ctx, req) {
     const image = ctx.broker.image()
     const pending: Promise<void>[] = []
+    // A partition named more than once gets INVALID_REQUEST at every mention (Kafka's duplicatePartitions).
+    const mentions = new Map<string, number>()
+    for (const t of req.topics) for (const p of t.partitions) mentions.set(`${t.name}\0${p.partitionIndex}`, (mentions.get(`${t.name}\0${p.partitionIndex}`) ?? 0) + 1)
     const topics: ListOffsetsTopicResponse[] = req.topics.map((t) => {
       const topic = topicByName(image, t.name)
       return {
         name: t.name,
         partitions: t.partitions.map((p) => {
+          if (mentions.get(`${t.name}\0${p.partitionIndex}`)! > 1) return response(p.partitionIndex, 'invalid_request')
           const meta = topic?.partitions[p.partitionIndex]
           const hosted = topic ? ctx.broker.replicas.lookup(topic.topicId, p.partitionIndex) : undefined
           if (!topic || !meta) return response(p.partitionIndex, 'unknown_topic_or_partition')

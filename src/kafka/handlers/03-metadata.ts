@@ -13,8 +13,24 @@ import { topicByName, type MetadataImage, type TopicImage } from '../../metadata
 import { isInternalTopic, validateTopicName } from '../../metadata/topic-names.ts'
 import { ZERO_UUID } from '../../protocol/primitives/uuid.ts'
 import type { RequestContext } from '../request-context.ts'
+import { OFFSETS_TOPIC } from '../../coordinator/offsets-topic.ts'
 
 const UNKNOWN_AUTHORIZED_OPERATIONS = -2147483648
+
+/** AclOperation codes as a bit field (Kafka's Utils.to32BitField). */
+function operationBits(...codes: number[]): number {
+  return codes.reduce((bits, code) => bits | (1 << code), 0)
+}
+
+/**
+ * Authorized operations without an authorizer: every operation Kafka supports on the resource
+ * type (AuthHelper.authorizedOperations, AclEntry.supportedOperations). Codes: READ 3, WRITE 4,
+ * CREATE 5, DELETE 6, ALTER 7, DESCRIBE 8, CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10,
+ * ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12.
+ */
+export const TOPIC_OPERATIONS = operationBits(3, 4, 5, 6, 7, 8, 10, 11)
+export const CLUSTER_OPERATIONS = operationBits(5, 7, 8, 9, 10, 11, 12)
+export const GROUP_OPERATIONS = operationBits(3, 6, 8)
 
 export function brokersFor(image: MetadataImage, listenerName: string): MetadataResponseBroker[] {
   const out: MetadataResponseBroker[] = []
@@ -53,6 +69,13 @@ async function resolveTopics(ctx: RequestContext, req: MetadataRequest): Promise
   const created = new Map<string, string>()
   if (autoCreate && missing.length > 0) {
     for (const t of missing) {
+      if (t.name === OFFSETS_TOPIC) {
+        // As Kafka's AutoTopicCreationManager: the offsets topic gets its own settings
+        // (offsets.topic.*, compacted), so the group coordinator creates it.
+        const error = await ctx.broker.groups.findCoordinator()
+        if (error) created.set(t.name, error)
+        continue
+      }
       const result = await ctx.broker.controller.autoCreateTopic(t.name!)
       if ('error' in result) created.set(t.name!, result.error)
       else ctx.log.info({ topic: t.name, client: ctx.clientId }, 'auto-created topic')
@@ -79,6 +102,7 @@ export default defineHandler<MetadataRequest, MetadataResponse>({
   encode: encodeMetadataResponse,
   async handle(ctx, req) {
     const topics = await resolveTopics(ctx, req)
+    if (req.includeTopicAuthorizedOperations) for (const t of topics) t.topicAuthorizedOperations = TOPIC_OPERATIONS
     const image = ctx.broker.image()
     return {
       throttleTimeMs: ctx.broker.throttleTimeMs(ctx),
@@ -87,7 +111,7 @@ export default defineHandler<MetadataRequest, MetadataResponse>({
       // Kafka clients send controller-bound admin requests here; any live broker forwards them.
       controllerId: ctx.broker.nodeId,
       topics,
-      clusterAuthorizedOperations: UNKNOWN_AUTHORIZED_OPERATIONS,
+      clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS : UNKNOWN_AUTHORIZED_OPERATIONS,
     }
   },
 })

@@ -7,6 +7,7 @@ import { decodeDescribeGroupsRequest, type DescribeGroupsRequest } from '../../p
 import { encodeDescribeGroupsResponse, type DescribeGroupsResponse } from '../../protocol/messages/describe-groups-response.ts'
 import { defineHandler } from '../handler.ts'
 import { ErrorCode, errorCode } from '../error-map.ts'
+import { GROUP_OPERATIONS } from './03-metadata.ts'
 
 const UNKNOWN_AUTHORIZED_OPERATIONS = -2147483648
 
@@ -22,7 +23,8 @@ export default defineHandler<DescribeGroupsRequest, DescribeGroupsResponse>({
         memberId: m.memberId, groupInstanceId: m.groupInstanceId, clientId: m.clientId, clientHost: m.clientHost,
         memberMetadata: m.metadata, memberAssignment: m.assignment,
       })),
-      authorizedOperations: UNKNOWN_AUTHORIZED_OPERATIONS,
+      // Without an authorizer: every group operation (Kafka's AuthHelper), for groups described without error.
+      authorizedOperations: req.includeAuthorizedOperations && !g.error ? GROUP_OPERATIONS : UNKNOWN_AUTHORIZED_OPERATIONS,
     }))
     return { throttleTimeMs: ctx.broker.throttleTimeMs(ctx), groups }
   },

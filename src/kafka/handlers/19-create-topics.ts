@@ -47,12 +47,19 @@ export default defineHandler<CreateTopicsRequest, CreateTopicsResponse>({
   decode: decodeCreateTopicsRequest,
   encode: encodeCreateTopicsResponse,
   async handle(ctx, req) {
+    // A name given more than once gets a single INVALID_REQUEST result and is not created; the
+    // response lists each name once, as Kafka's (ControllerApis.createTopics).
     const seen = new Map<string, number>()
     for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1)
-    const topics = await Promise.all(req.topics.map((t) => {
+    const answered = new Set<string>()
+    const topics = await Promise.all(req.topics.filter((t) => {
+      if (answered.has(t.name)) return false
+      answered.add(t.name)
+      return true
+    }).map((t) => {
       if (seen.get(t.name)! > 1) {
         return {
-          name: t.name, topicId: ZERO_UUID, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Create topics request from client contains a duplicate topic name',
+          name: t.name, topicId: ZERO_UUID, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Duplicate topic name.',
           topicConfigErrorCode: 0, numPartitions: -1, replicationFactor: -1, configs: null,
         } satisfies CreatableTopicResult
       }

@@ -6,7 +6,7 @@ import { decodeDescribeClusterRequest, type DescribeClusterRequest } from '../..
 import { encodeDescribeClusterResponse, type DescribeClusterResponse } from '../../protocol/messages/describe-cluster-response.ts'
 import { defineHandler } from '../handler.ts'
 import { ErrorCode } from '../error-map.ts'
-import { brokersFor } from './03-metadata.ts'
+import { brokersFor, CLUSTER_OPERATIONS } from './03-metadata.ts'
 
 export default defineHandler<DescribeClusterRequest, DescribeClusterResponse>({
   apiKey: 60, name: 'DescribeCluster', minVersion: 0, maxVersion: 1,
@@ -18,7 +18,8 @@ export default defineHandler<DescribeClusterRequest, DescribeClusterResponse>({
       throttleTimeMs: ctx.broker.throttleTimeMs(ctx), errorCode: ErrorCode.NONE, errorMessage: null,
       endpointType: req.endpointType, clusterId: ctx.broker.clusterId, controllerId: ctx.broker.nodeId,
       brokers: brokers.map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
-      clusterAuthorizedOperations: -2147483648,
+      // Without an authorizer: every cluster operation (Kafka's AuthHelper); the schema default when not asked.
+      clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS : -2147483648,
     }
   },
 })
