@@ -290,8 +290,8 @@ export class Broker {
     await this.#reaper?.stop()
     await this.#metadata?.close()
     await this.#pool?.release()
-    // The clean-shutdown marker: every partition was closed (flushed) above.
-    this.#logDir?.close({ clean: true, brokerEpoch: this.#brokerEpoch })
+    // Only when every partition closed cleanly: one that failed must be recovered at the next start.
+    this.#logDir?.close({ clean: this.#replicas?.closedCleanly ?? false, brokerEpoch: this.#brokerEpoch })
     // Retries: a compaction task of this broker may still be finishing on the shared cleaner pool.
     if (this.#ownsDataDir) rmSync(this.#ownsDataDir, { recursive: true, force: true, maxRetries: 3 })
     this.log.info({ nodeId: this.nodeId }, 'Samsa broker stopped')

@@ -67,8 +67,11 @@ export interface PartitionHost {
   createPartition(spec: PartitionSpec): Promise<PartitionHandle>
   updatePartition(handle: PartitionHandle, change: { leaderEpoch?: number; config?: LogConfig }): Promise<void>
   deletePartition(handle: PartitionHandle): Promise<string>
-  /** Clean close of one broker's partitions; their final watermarks by handle key (recovery point = log end). */
-  closeOwner(owner: string): Promise<ReadonlyMap<string, Watermarks>>
+  /**
+   * Clean close of one broker's partitions: the final watermarks of those closed cleanly, by
+   * handle key (recovery point = log end), and whether all of them were.
+   */
+  closeOwner(owner: string): Promise<{ readonly watermarks: ReadonlyMap<string, Watermarks>; readonly clean: boolean }>
   /**
    * One Produce request's batches, one message per shard, posted synchronously before this
    * returns (appends keep arrival order). The host owns the records' memory afterwards (it may

@@ -46,6 +46,7 @@ export class ReplicaService {
   /** After close(): each partition's last watermarks, for the final checkpoint files. */
   #closedWatermarks: Map<string, Watermarks> | null = null
   #reconciling: Promise<void> = Promise.resolve()
+  #closedCleanly = false
   /** Told the key of each partition this broker stops hosting (its topic was deleted, or it moved away). */
   readonly #removedListeners = new Set<(key: string) => void>()
 
@@ -213,6 +214,11 @@ export class ReplicaService {
     this.#byHandle.set(handle.key, hosted)
   }
 
+  /** After close(): whether every partition closed cleanly (else the log dir must not be marked clean). */
+  get closedCleanly(): boolean {
+    return this.#closedCleanly
+  }
+
   /** Clean shutdown of every hosted partition (flush, producer snapshots). */
   async close(): Promise<void> {
     await this.#reconciling
@@ -223,9 +229,10 @@ export class ReplicaService {
     for (const [key, p] of this.#hosted) final.set(key, this.#pool.watermarks(p.handle))
     const closed = await this.#pool.closeOwner(this.#owner)
     for (const [key, p] of this.#hosted) {
-      const w = closed.get(p.handle.key)
+      const w = closed.watermarks.get(p.handle.key)
       if (w !== undefined) final.set(key, w)
     }
+    this.#closedCleanly = closed.clean
     this.#closedWatermarks = final
     this.#byHandle.clear()
   }

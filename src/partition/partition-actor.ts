@@ -319,6 +319,11 @@ export class PartitionActor {
     this.#log.expireProducers(now)
   }
 
+  /** Whether a write of this partition's log failed (its files may hold a torn write: recover them). */
+  get logFailed(): boolean {
+    return this.#log.failed
+  }
+
   /** Clean close: flush, producer snapshot, fds released. */
   close(): void {
     this.#closed = true

@@ -293,6 +293,11 @@ export class ShardHost {
   }
 
   /** Clean close of every actor of one broker (owner). Returns the actor ids closed. */
+  /**
+   * Returns the actor ids closed cleanly (flushed, final watermarks published). An actor whose
+   * close failed, or that failed earlier, is not among them: its log must be recovered at the
+   * next start, so the broker must not write the clean-shutdown marker.
+   */
   closeOwner(owner: string | null): number[] {
     const closed: number[] = []
     for (const actor of [...this.#actors.values()]) {
@@ -300,13 +305,18 @@ export class ShardHost {
       this.#forget(actor)
       try {
         actor.close()
+        if (actor.logFailed) {
+          // A write failed earlier: the file may hold a torn write, so this is no clean close.
+          this.#logger.warn({ topicId: actor.topicId, partition: actor.partition }, 'partition closed after a failed write; it recovers at the next start')
+          continue
+        }
         // The close flushed: its final watermarks (recovery point = log end) go to the slot, which
         // the pool reads for the broker's last checkpoint files before it frees the slot.
         this.#table.publish(actor.slot, actor.watermarks())
+        closed.push(actor.actorId)
       } catch (err) {
         this.#logger.error({ err: String(err), topicId: actor.topicId, partition: actor.partition }, 'closing a partition failed')
       }
-      closed.push(actor.actorId)
     }
     if (this.#actors.size === 0) this.#timers.cancel('expire-producers')
     return closed

@@ -226,11 +226,14 @@ export class ShardPool implements PartitionHost {
 
   /**
    * Clean close of every partition of one broker (its stop()). Returns each cleanly closed
-   * partition's final watermarks by handle key (its recovery point is then its log end offset).
+   * partition's final watermarks by handle key (its recovery point is then its log end offset),
+   * and whether every partition closed cleanly (one that failed, or whose shard did not answer,
+   * needs recovery at the next start).
    */
-  async closeOwner(owner: string): Promise<Map<string, Watermarks>> {
+  async closeOwner(owner: string): Promise<{ watermarks: Map<string, Watermarks>; clean: boolean }> {
     const slotsByShard = new Map<number, Map<number, { slot: number; key: string }>>() // shard → actorId → slot
     const final = new Map<string, Watermarks>()
+    let clean = true
     for (const hosted of [...this.#byKey.values()]) {
       if (hosted.spec.owner !== owner) continue
       const { shard, slot, actorId, key } = hosted.handle
@@ -242,18 +245,19 @@ export class ShardPool implements PartitionHost {
     await Promise.all([...slotsByShard].map(async ([shard, slots]) => {
       const r = await this.#control(shard, (c) => c.closeOwner(owner))
       if ('error' in r) {
+        clean = false
         this.#logger.warn({ shard, owner, error: r.error }, 'partitions not closed cleanly; they recover at next start')
         return
       }
-      // Only now does no worker write these slots any more.
-      for (const actorId of r.ok) {
-        const s = slots.get(actorId)
-        if (s === undefined) continue
-        final.set(s.key, this.#tables[shard]!.read(s.slot))
+      // Only now does no worker write these slots any more (an actor that failed is gone too).
+      const closed = new Set(r.ok)
+      for (const [actorId, s] of slots) {
+        if (closed.has(actorId)) final.set(s.key, this.#tables[shard]!.read(s.slot))
+        else clean = false
         this.#tables[shard]!.free(s.slot)
       }
     }))
-    return final
+    return { watermarks: final, clean }
   }
 
   async listOffsetByTime(handle: PartitionHandle, timestamp: number): Promise<{ ok: { offset: number; timestamp: number; leaderEpoch: number } | null } | { error: 'not_leader_or_follower' | 'shard_unavailable' | 'request_timed_out' }> {

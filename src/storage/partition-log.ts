@@ -281,7 +281,12 @@ export class PartitionLog {
     return cleanJobStillValid(this.#s, job)
   }
 
-  /** Flush, producer snapshot at the LEO, fds released. After this the partition is clean. */
+  /** True once a write failed: the log refuses appends until reopened, and needs recovery then. */
+  get failed(): boolean {
+    return this.#s.failed
+  }
+
+  /** Flush, producer snapshot at the LEO, fds released. After this the partition is clean — unless it had failed. */
   close(): void {
     const s = this.#s
     if (s.closed) return

@@ -6,7 +6,7 @@
  * once the actor is closed.
  */
 import t from 'tap'
-import { readdirSync } from 'node:fs'
+import { readdirSync, rmSync } from 'node:fs'
 import type { FromShard } from '../../../src/runtime/protocol.ts'
 import { ShardHost, type CreateActorSpec } from '../../../src/runtime/shard-host.ts'
 import { WatermarkTable } from '../../../src/runtime/watermark-table.ts'
@@ -63,4 +63,25 @@ t.test('retention on the shard timer, .deleted removal, DeleteRecords, wake even
   await new Promise((resolve) => setTimeout(resolve, 60))
   t.same(files('.log'), ['00000000000000000003.log'])
   t.same(files('.log.deleted'), ['00000000000000000002.log.deleted'], 'a closed actor is never touched by its old timers (the next open removes leftovers)')
+})
+
+t.test('closeOwner reports only partitions closed cleanly: one whose write failed is not (its log needs recovery)', async (t) => {
+  const logDir = tempDir(t)
+  const posted: FromShard[] = []
+  const host = new ShardHost({ shard: 0, post: (m) => posted.push(m) })
+  const table = new WatermarkTable()
+  const spec = (actorId: number, partition: number): CreateActorSpec => {
+    const slot = table.allocate()
+    return { ...specFor(logDir, { partition, config: { segmentBytes: 300 } }), actorId, slot, ...table.chunk(slot) }
+  }
+  const good = spec(1, 0)
+  const bad = spec(2, 1)
+  t.ok('ok' in host.control.createPartition(good))
+  t.ok('ok' in host.control.createPartition(bad))
+  // The bad partition's directory disappears: its next roll cannot create a segment, the log fails.
+  rmSync(bad.dir, { recursive: true, force: true })
+  const batches = [0, 1, 2].map((i) => buildRecordBatch({ records: [{ value: `v${i}-`.padEnd(150, '.') }] }))
+  host.handleMessage({ t: 'produce', id: 1, deadline: Date.now() + 10_000, buffers: batches.map((b) => b.buffer as ArrayBuffer), items: batches.flatMap((b, i) => [2, i, b.byteOffset, b.byteLength]) })
+  t.match(posted.find((m) => m.t === 'result'), { results: [{ ok: {} }, { error: 'kafka_storage_error' }, { error: 'kafka_storage_error' }] }, 'the roll failed the log')
+  t.same(host.closeOwner(null), [1], 'the partition whose write failed is not reported closed cleanly')
 })
