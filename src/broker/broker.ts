@@ -43,6 +43,8 @@ export interface BrokerOptions {
 }
 
 const PLAINTEXT = 0 // SecurityProtocol id in RegisterBrokerRecord endpoints
+/** Configuration warnings already emitted as process warnings (library mode). */
+const warnedConfig = new Set<string>()
 
 export class Broker {
   readonly config: BrokerConfig
@@ -66,7 +68,7 @@ export class Broker {
   #bound: BoundListener[] = []
   #clusterId = ''
   #brokerEpoch = -1
-  #stopped = false
+  #stopping: Promise<void> | null = null
   /** This broker's hub: actors on worker threads (the group coordinator) are reached through it. */
   readonly #router: Router
 
@@ -81,22 +83,34 @@ export class Broker {
   static async start(options: BrokerOptions = {}): Promise<Broker> {
     const props = new Map<string, string>(Object.entries(options.config ?? {}).map(([k, v]) => [k, String(v)]))
     let ownsDataDir: string | null = null
+    const tempDataDir = !options.server && !props.has('log.dirs') && !props.has('log.dir')
     if (!options.server) {
       if (!props.has('listeners')) props.set('listeners', 'PLAINTEXT://127.0.0.1:0')
-      if (!props.has('log.dirs') && !props.has('log.dir')) {
-        ownsDataDir = mkdtempSync(join(tmpdir(), 'samsa-'))
-        props.set('log.dirs', ownsDataDir)
-      }
+      // A placeholder until the configuration is known to be valid: a bad value leaves no folder behind.
+      if (tempDataDir) props.set('log.dirs', join(tmpdir(), 'samsa-'))
       if (!props.has('group.initial.rebalance.delay.ms')) props.set('group.initial.rebalance.delay.ms', '0')
       for (const k of ['offsets.topic.replication.factor', 'transaction.state.log.replication.factor', 'transaction.state.log.min.isr']) {
         if (!props.has(k)) props.set(k, '1')
       }
     }
-    const { config, warnings } = loadBrokerConfig(props, options.server ? {} : { defaultShardWorkers: 1 })
+    let { config, warnings } = loadBrokerConfig(props, options.server ? {} : { defaultShardWorkers: 1 })
+    if (tempDataDir) {
+      ownsDataDir = mkdtempSync(join(tmpdir(), 'samsa-'))
+      props.set('log.dirs', ownsDataDir)
+      ;({ config, warnings } = loadBrokerConfig(props, { defaultShardWorkers: 1 }))
+    }
     const log = options.logger === false || (options.logger === undefined && !options.server)
       ? silentLogger()
       : options.logger ?? createLogger({ format: config.logFormat, level: config.logLevel })
     for (const w of warnings) log.warn(w)
+    // Library mode logs nothing by default: a misspelt or unsupported key must not pass unnoticed.
+    if (options.logger === undefined && !options.server) {
+      for (const w of warnings) {
+        if (warnedConfig.has(w)) continue // once per process, not once per broker of a test suite
+        warnedConfig.add(w)
+        process.emitWarning(`Broker.start config: ${w}`, { type: 'SamsaConfigWarning', code: 'SAMSA_CONFIG' })
+      }
+    }
     const broker = new Broker(config, log, ownsDataDir)
     try {
       await broker.#start(!options.server)
@@ -274,10 +288,17 @@ export class Broker {
     return this.#groups?.killWorkerForTest() ?? Promise.resolve(false)
   }
 
-  /** Stops listeners, closes partitions cleanly, ends worker threads; removes the data folder Broker.start created. */
-  async stop(): Promise<void> {
-    if (this.#stopped) return
-    this.#stopped = true
+  /**
+   * Stops listeners, closes partitions cleanly, ends worker threads; removes the data folder
+   * Broker.start created. Calling it again (also while a stop is under way) returns the same
+   * promise, so every caller waits until the broker is really stopped.
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop()
+    return this.#stopping
+  }
+
+  async #stop(): Promise<void> {
     await this.#server?.close()
     this.#checkpoints?.stop()
     // Group writes go through the partitions: finish them before partitions close.

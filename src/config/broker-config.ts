@@ -107,11 +107,17 @@ export function loadBrokerConfig(props: ReadonlyMap<string, string>, options: Lo
   }
   const listeners = parseListeners(r.list('listeners'), parseProtocolMap(r.list('listener.security.protocol.map')))
   const advertised = new Map<string, { host: string; port: number }>()
-  for (const l of listeners) advertised.set(l.name, { host: l.host === '' || l.host === '0.0.0.0' ? '127.0.0.1' : l.host, port: l.port })
+  // A listener on every interface (empty host, 0.0.0.0, ::) is advertised as 127.0.0.1 unless advertised.listeners says otherwise.
+  for (const l of listeners) advertised.set(l.name, { host: WILDCARD_HOSTS.has(l.host) ? '127.0.0.1' : l.host, port: l.port })
   if (values.has('advertised.listeners')) {
     for (const a of parseListeners(r.list('advertised.listeners'), null, 'advertised.listeners')) {
-      if (!advertised.has(a.name)) throw new ConfigError(`advertised.listeners: listener ${a.name} is not in listeners`)
-      advertised.set(a.name, { host: a.host, port: a.port })
+      const own = advertised.get(a.name)
+      if (!own) throw new ConfigError(`advertised.listeners: listener ${a.name} is not in listeners`)
+      if (a.host !== '' && WILDCARD_HOSTS.has(a.host)) {
+        throw new ConfigError(`advertised.listeners: cannot use the nonroutable meta-address ${a.host} (listener ${a.name}); use a routable IP address or host name`)
+      }
+      // No host (PLAINTEXT://:9092): the listener's own advertised host, as Kafka falls back to the local host.
+      advertised.set(a.name, { host: a.host === '' ? own.host : a.host, port: a.port })
     }
   }
   const logDirs = values.has('log.dirs') ? r.list('log.dirs') : [r.string('log.dir')]
@@ -299,6 +305,9 @@ function parseProtocolMap(entries: string[]): Map<string, string> {
   }
   return map
 }
+
+/** Hosts that mean "every interface": fine to listen on, meaningless to advertise. */
+const WILDCARD_HOSTS: ReadonlySet<string> = new Set(['', '0.0.0.0', '::'])
 
 function parseListeners(entries: string[], protocols: Map<string, string> | null, key = 'listeners'): ListenerConfig[] {
   const out: ListenerConfig[] = []
