@@ -5,6 +5,7 @@
  * stderr and exit code 1 (usage errors exit with 2 through commander, see main.ts).
  */
 import { readFileSync } from 'node:fs'
+import type { EventEmitter } from 'node:events'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { ClientError } from '../client/errors.ts'
 import { KafkaClient } from '../client/client.ts'
@@ -159,9 +160,37 @@ export function oneLineError(tool: string, message: string): string {
   return `${tool}: ${text} (see '${tool} --help')\n`
 }
 
-/** Applies samsa's output conventions to a command and remembers its full name for errors. */
+/**
+ * Applies samsa's output conventions to a command and remembers its full name for errors.
+ * Call it after the command's options are defined.
+ */
 export function configureTool(cmd: Command, tool: string): Command {
+  refuseOptionsAsValues(cmd)
   return cmd
     .showHelpAfterError(false)
     .configureOutput({ outputError: (str, write) => write(oneLineError(tool, str)) })
+}
+
+/**
+ * `--topic --bootstrap-server host:9092` (the topic forgotten): commander takes the next
+ * argument as the value whatever it is, so the mistake would surface later and elsewhere ("too
+ * many arguments", a topic named '--from-beginning'). A value that is one of the command's own
+ * options is refused as a missing argument instead, as Kafka's tools do ("Option topic requires
+ * an argument").
+ */
+function refuseOptionsAsValues(cmd: Command): void {
+  const isOption = (value: string): boolean => {
+    const flag = value.split('=')[0]!
+    return flag === '--help' || flag === '-h' || cmd.options.some((o) => o.long === flag || o.short === flag)
+  }
+  const events = cmd as unknown as EventEmitter // commander's Command is an EventEmitter
+  for (const option of cmd.options) {
+    if (!option.required) continue // only options whose value is mandatory take the next argument blindly
+    // Before commander's own listener, which would parse and store the value.
+    events.prependListener(`option:${option.name()}`, (value: unknown) => {
+      if (typeof value === 'string' && isOption(value)) {
+        cmd.error(`error: option '${option.flags}' argument missing (got the option '${value}' instead)`, { exitCode: 2, code: 'commander.optionMissingArgument' })
+      }
+    })
+  }
 }

@@ -16,7 +16,7 @@ import type { KafkaClient } from './client.ts'
 import { Fetcher, type ConsumerRecord, type FetcherOptions } from './fetcher.ts'
 import { GroupMember, type GroupMemberOptions } from './group-member.ts'
 import type { TopicPartition } from './assignors.ts'
-import { KafkaError, WakeupError } from './errors.ts'
+import { ConnectionError, KafkaError, WakeupError } from './errors.ts'
 import { ERROR } from '../protocol/errors.ts'
 
 export interface GroupConsumerOptions extends GroupMemberOptions, FetcherOptions {
@@ -147,15 +147,22 @@ export class GroupConsumer {
   /**
    * Commits (with auto-commit) and leaves the group so the others take over at once. Call it
    * after the last poll returned; a poll still waiting for a rebalance should be woken first.
+   * When the commit finds the coordinator unreachable, leaving is skipped (the session timeout
+   * removes the member); `graceful: false` skips both (the broker is known to be gone).
    */
-  async close(): Promise<void> {
+  async close(options: { graceful?: boolean } = {}): Promise<void> {
     if (this.#closed) return
     this.#closed = true
     this.fetcher.close()
+    let reachable = options.graceful !== false
     try {
-      if (this.autoCommit && this.member.generationId >= 0) await this.#commitIgnoringRebalance()
+      if (reachable && this.autoCommit && this.member.generationId >= 0) await this.#commitIgnoringRebalance()
+    } catch (err) {
+      // The coordinator cannot be reached: a LeaveGroup would only wait as long again.
+      if (err instanceof ConnectionError) reachable = false
+      throw err
     } finally {
-      await this.member.leave()
+      if (reachable) await this.member.leave()
       this.member.close()
     }
   }

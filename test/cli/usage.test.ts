@@ -66,6 +66,12 @@ t.test('wrong usage: one line naming the problem, exit code 2', async (t) => {
     [['perf', 'frob'], /^samsa perf: unknown command 'frob'/],
     [['dump-log'], /^samsa dump-log: --files is required/],
     [['frobnicate'], /^samsa: unknown command 'frobnicate'/],
+    // An option whose value was forgotten must not swallow the next option as its value.
+    [['topics', '--create', '--topic', '--bootstrap-server', '127.0.0.1:1'], /^samsa topics: option '--topic <topic>' argument missing \(got the option '--bootstrap-server' instead\)/],
+    [['console-consumer', '--topic', '--from-beginning', '--bootstrap-server', '127.0.0.1:1'], /^samsa console-consumer: option '--topic <topic>' argument missing \(got the option '--from-beginning' instead\)/],
+    [['perf', 'consume', '--topic', 't', '--messages', '--timeout', '5'], /^samsa perf consume: option '--messages <n>' argument missing \(got the option '--timeout' instead\)/],
+    [['console-producer', '--topic', 't', '--property', '--help'], /^samsa console-producer: option '--property <key=value>' argument missing \(got the option '--help' instead\)/],
+    [['server-start', '--override', '--override', 'a=b'], /^samsa server-start: option '--override <key=value>' argument missing/],
   ]
   await Promise.all(cases.map(async ([args, expected]) => {
     const r = await samsa(args)

@@ -19,7 +19,7 @@ import type { Command } from 'commander'
 import { Fetcher, type ConsumerRecord } from '../../client/fetcher.ts'
 import { GroupConsumer } from '../../client/consumer.ts'
 import type { KafkaClient, TopicInfo } from '../../client/client.ts'
-import { ClientError, KafkaError } from '../../client/errors.ts'
+import { ClientError, ConnectionError, KafkaError } from '../../client/errors.ts'
 import { UsageError, addConnectionOptions, collect, configureTool, createClient, intArg, keyValues, runAction } from '../common.ts'
 import { CONSUMER_PROPERTIES, consumerSettings, type ConsumerFlags, type ConsumerSettings } from './console-consumer-settings.ts'
 
@@ -101,8 +101,8 @@ interface RecordSource {
   poll(maxRecords: number): Promise<ConsumerRecord[]>
   /** Interrupts a poll that waits (for a rebalance, or for partitions). */
   wakeup(): void
-  /** Commits and leaves the group, when there is one. */
-  close(): Promise<void>
+  /** Commits and leaves the group, when there is one (not when `graceful` is false: the broker is gone). */
+  close(options?: { graceful?: boolean }): Promise<void>
 }
 
 function openSource(client: KafkaClient, s: ConsumerSettings, info: TopicInfo): RecordSource {
@@ -201,29 +201,47 @@ export function registerConsoleConsumer(program: Command): void {
     const count = { n: 0 }
     let source: RecordSource | null = null
     let stopping = false
+    let closing = false
+    const summary = (): void => {
+      if (source) process.stderr.write(`Processed a total of ${count.n} messages\n`)
+    }
     const onSignal = (): void => {
+      if (closing) {
+        // Ctrl-C again while committing/leaving (e.g. the broker is gone): give up on it, still with the summary.
+        summary()
+        process.exit(process.exitCode ?? 0)
+      }
       stopping = true
       source?.wakeup()
     }
+    let brokerGone = false
     try {
       await client.connect()
       source = openSource(client, settings, await topicInfo(client, settings.topic))
-      process.once('SIGINT', onSignal)
-      process.once('SIGTERM', onSignal)
+      process.on('SIGINT', onSignal)
+      process.on('SIGTERM', onSignal)
       await printLoop(source, { ...flags, format, stopping: () => stopping }, count)
     } catch (err) {
       // Once consuming started, the error comes before the summary line (as in Kafka's tool).
       if (!(err instanceof ClientError) || source === null) throw err
       process.stderr.write(`${TOOL}: ${err.message}\n`)
       process.exitCode = 1
+      brokerGone = err instanceof ConnectionError
     } finally {
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
+      closing = true
       try {
-        await source?.close()
+        // With the broker gone, committing and leaving would only wait for it in vain.
+        await source?.close({ graceful: !brokerGone })
+      } catch (err) {
+        // One line, before the summary; a failure of the loop was already reported.
+        if (!(err instanceof ClientError)) throw err
+        if (process.exitCode !== 1) process.stderr.write(`${TOOL}: closing: ${err.message}\n`)
+        process.exitCode = 1
       } finally {
+        process.off('SIGINT', onSignal)
+        process.off('SIGTERM', onSignal)
         client.close()
-        if (source) process.stderr.write(`Processed a total of ${count.n} messages\n`)
+        summary()
       }
     }
   }))
