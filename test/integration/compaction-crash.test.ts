@@ -14,10 +14,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Kafka, logLevel } from 'kafkajs'
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.ts'
-import { RawClient } from '../helpers/raw-client.ts'
-import { encodeFetchRequest } from '../../src/protocol/messages/fetch-request.ts'
-import { decodeFetchResponse } from '../../src/protocol/messages/fetch-response.ts'
-import { decodeRecordBatches } from '../../src/storage/record-batch-reader.ts'
+import { readPartition } from '../helpers/read-partition.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'samsa-compaction-crash-'))
 let server: ServerProcess | null = null
@@ -33,28 +30,8 @@ const KEYS = 25
 
 /** Every record of partition 0 from offset 0, as [offset, key, value]. */
 async function readAll(bootstrap: string, topic: string): Promise<Array<[number, string, string]>> {
-  const c = await RawClient.connect(bootstrap)
-  const out: Array<[number, string, string]> = []
-  let offset = 0
-  try {
-    for (;;) {
-      c.send(RawClient.frame(1, 11, offset, (w) => encodeFetchRequest(w, 11, {
-        clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1 }, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20,
-        isolationLevel: 0, sessionId: 0, sessionEpoch: -1, forgottenTopicsData: [], rackId: '',
-        topics: [{ topic, topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20, replicaDirectoryId: 'AAAAAAAAAAAAAAAAAAAAAA' }] }],
-      })))
-      const p = decodeFetchResponse((await c.response(1, 11)).body, 11).responses[0]!.partitions[0]!
-      if (p.errorCode !== 0) throw new Error(`fetch error ${p.errorCode}`)
-      const batches = decodeRecordBatches(p.records ?? Buffer.alloc(0))
-      for (const b of batches) for (const r of b.records) if (r.offset >= offset) out.push([r.offset, r.key!.toString(), r.value!.toString()])
-      if (batches.length === 0) break
-      const last = batches.at(-1)!
-      offset = last.baseOffset + last.lastOffsetDelta + 1
-    }
-  } finally {
-    c.close()
-  }
-  return out
+  const batches = await readPartition(bootstrap, topic, 0)
+  return batches.flatMap((b) => b.records.map((r): [number, string, string] => [r.offset, r.key!.toString(), r.value!.toString()]))
 }
 
 t.test('kill -9 while compaction runs: every key keeps its last acknowledged value and offset', async (t) => {
