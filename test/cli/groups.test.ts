@@ -13,6 +13,7 @@ import { Admin, KafkaClient, Producer } from '../../src/client/index.ts'
 import { GroupAdmin } from '../../src/client/group-admin.ts'
 import { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription, rangeAssignor, roundRobinAssignor } from '../../src/client/assignors.ts'
 import { hasKcat } from '../helpers/external.ts'
+import { waitFor } from '../helpers/wait.ts'
 
 // Every check starts `samsa` as a child process; one waits out a 6 s session timeout.
 t.setTimeout(180_000)
@@ -75,13 +76,6 @@ function startConsumer(t: Test, args: readonly string[]): Running {
   return { child: running, out: () => out, result }
 }
 
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 200))
-  }
-}
 
 const values = (from: number, to: number): string[] => Array.from({ length: to - from + 1 }, (_, i) => `v${from + i}`)
 

@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process'
 import { Admin, Consumer, Producer, stringDeserializers, stringSerializers, type MessagesStream } from '@platformatic/kafka'
 import { startBroker } from '../helpers/broker.ts'
 import { confluentPython, hasKcat } from '../helpers/external.ts'
+import { waitFor } from '../helpers/wait.ts'
 
 const broker = await startBroker(t, { config: { 'offsets.topic.num.partitions': 4, 'group.min.session.timeout.ms': 1000 } })
 const bootstrapBrokers = [broker.bootstrap]
@@ -17,13 +18,6 @@ t.teardown(() => admin.close())
 const producer = new Producer({ clientId: 'groups-producer', bootstrapBrokers, serializers: stringSerializers })
 t.teardown(() => producer.close())
 
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 
 async function produce(topic: string, prefix: string, count: number, partitions: number): Promise<string[]> {
   const values = Array.from({ length: count }, (_, i) => `${prefix}-${i}`)

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { Kafka, logLevel, type Consumer } from 'kafkajs'
 import { Broker } from '../../src/index.ts'
 import { startBroker } from '../helpers/broker.ts'
+import { waitFor } from '../helpers/wait.ts'
 
 const GROUP_CONFIG = { 'offsets.topic.num.partitions': 4, 'group.min.session.timeout.ms': 1000 }
 const broker = await startBroker(t, { config: GROUP_CONFIG })
@@ -24,13 +25,6 @@ const producer = kafka.producer()
 await producer.connect()
 t.teardown(() => producer.disconnect())
 
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 
 interface Member {
   readonly consumer: Consumer

@@ -19,6 +19,7 @@ import { confluentPython, hasKcat, runProcess } from '../helpers/external.ts'
 import type { Broker } from '../../src/index.ts'
 import { encodeDeleteRecordsRequest } from '../../src/protocol/messages/delete-records-request.ts'
 import { decodeDeleteRecordsResponse } from '../../src/protocol/messages/delete-records-response.ts'
+import { waitFor } from '../helpers/wait.ts'
 
 const OFFSET_OUT_OF_RANGE = 1
 const UNKNOWN_TOPIC_OR_PARTITION = 3
@@ -38,13 +39,6 @@ async function kafkajsAdmin(t: { teardown(fn: () => unknown): void }, b: { boots
   return { kafka, admin }
 }
 
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(25)
-  }
-}
 
 async function offsets(admin: KafkaJsAdmin, topic: string): Promise<{ low: number; high: number }> {
   const [p] = await admin.fetchTopicOffsets(topic)

@@ -19,6 +19,7 @@ import type { Status } from '../../src/raft/raft-node.ts'
 import type { NodeId } from '../../src/raft/types.ts'
 import type { PeerAddress } from '../../src/raft/transport/transport.ts'
 import type { AppliedValue, FromNode, NodeProcessConfig, ToNode } from './fixtures/raft-node-process.ts'
+import { until } from '../helpers/wait.ts'
 
 const SCRIPT = fileURLToPath(new URL('./fixtures/raft-node-process.ts', import.meta.url))
 const VOTERS = [1, 2, 3]
@@ -102,15 +103,6 @@ class NodeProcess {
   }
 }
 
-async function until<T>(probe: () => Promise<T | undefined>, what: string, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const v = await probe()
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
 
 t.test('3 Raft nodes in 3 processes over loopback TCP: election, commit, SIGKILL of the leader, restart and catch-up', async (t) => {
   const root = mkdtempSync(join(tmpdir(), 'samsa-raft-processes-'))

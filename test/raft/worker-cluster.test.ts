@@ -16,20 +16,12 @@ import type { AppliedEntry } from '../../src/raft/host/protocol.ts'
 import { DEFAULT_TIMING } from '../../src/raft/host/timing.ts'
 import type { Status } from '../../src/raft/raft-node.ts'
 import type { NodeId } from '../../src/raft/types.ts'
+import { until } from '../helpers/wait.ts'
 
 const VOTERS = [1, 2, 3]
 const text = (s: string): Uint8Array => new TextEncoder().encode(s)
 const untext = (b: Uint8Array): string => new TextDecoder().decode(b)
 
-async function until<T>(probe: () => Promise<T | undefined>, what: string, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const v = await probe()
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
 
 t.test('3 worker-thread nodes over loopback TCP: election, commit, leader crash, restart and catch-up', async (t) => {
   const root = mkdtempSync(join(tmpdir(), 'samsa-raft-workers-'))
