@@ -24,7 +24,24 @@ export interface ResourceRequest {
 }
 
 /** Kafka refuses a request naming one resource twice: every copy of it gets INVALID_REQUEST. */
-export function duplicateResources(resources: readonly ResourceRequest[]): Set<string> {
+/**
+ * Both AlterConfigs forms, per resource in request order: a resource named twice gets
+ * INVALID_REQUEST (every occurrence, as Kafka), the others go through `alterOne`.
+ */
+export async function alterEachResource<R extends ResourceRequest>(
+  resources: readonly R[], alterOne: (res: R) => Promise<AlterOutcome>,
+): Promise<(AlterOutcome & { resourceType: number; resourceName: string })[]> {
+  const duplicates = duplicateResources(resources)
+  const responses = []
+  for (const res of resources) {
+    const base = { resourceType: res.resourceType, resourceName: res.resourceName }
+    if (duplicates.has(resourceId(res))) responses.push({ ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Duplicate resource in the request' })
+    else responses.push({ ...base, ...(await alterOne(res)) })
+  }
+  return responses
+}
+
+function duplicateResources(resources: readonly ResourceRequest[]): Set<string> {
   const seen = new Set<string>()
   const dup = new Set<string>()
   for (const r of resources) {
@@ -35,7 +52,7 @@ export function duplicateResources(resources: readonly ResourceRequest[]): Set<s
   return dup
 }
 
-export function resourceId(r: ResourceRequest): string {
+function resourceId(r: ResourceRequest): string {
   return `${r.resourceType}:${r.resourceName}`
 }
 

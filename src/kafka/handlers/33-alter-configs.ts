@@ -6,28 +6,21 @@
  * restarts.
  */
 import { decodeAlterConfigsRequest, type AlterConfigsRequest } from '../../protocol/messages/alter-configs-request.ts'
-import { encodeAlterConfigsResponse, type AlterConfigsResponse, type AlterConfigsResourceResponse } from '../../protocol/messages/alter-configs-response.ts'
+import { encodeAlterConfigsResponse, type AlterConfigsResponse } from '../../protocol/messages/alter-configs-response.ts'
 import { defineHandler } from '../handler.ts'
 import { ErrorCode } from '../error-map.ts'
-import { duplicateResources, replaceConfigs, resourceId } from '../../broker/alter-configs.ts'
+import { alterEachResource, replaceConfigs } from '../../broker/alter-configs.ts'
 
 export default defineHandler<AlterConfigsRequest, AlterConfigsResponse>({
   apiKey: 33, name: 'AlterConfigs', minVersion: 0, maxVersion: 2,
   decode: decodeAlterConfigsRequest,
   encode: encodeAlterConfigsResponse,
   async handle(ctx, req) {
-    const duplicates = duplicateResources(req.resources)
-    const responses: AlterConfigsResourceResponse[] = []
-    for (const res of req.resources) {
-      const base = { resourceType: res.resourceType, resourceName: res.resourceName }
-      if (duplicates.has(resourceId(res))) {
-        responses.push({ ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Duplicate resource in the request' })
-        continue
-      }
+    const responses = await alterEachResource(req.resources, async (res) => {
       const outcome = await replaceConfigs(ctx.broker, res, res.configs, req.validateOnly)
       if (outcome.errorCode === ErrorCode.NONE && !req.validateOnly) ctx.log.info({ resource: res.resourceName, configs: res.configs }, 'configs replaced')
-      responses.push({ ...base, ...outcome })
-    }
+      return outcome
+    })
     return { throttleTimeMs: ctx.broker.throttleTimeMs(ctx), responses }
   },
 })

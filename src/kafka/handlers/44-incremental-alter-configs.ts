@@ -7,30 +7,23 @@ import {
   decodeIncrementalAlterConfigsRequest, type IncrementalAlterConfigsRequest,
 } from '../../protocol/messages/incremental-alter-configs-request.ts'
 import {
-  encodeIncrementalAlterConfigsResponse, type AlterConfigsResourceResponse, type IncrementalAlterConfigsResponse,
+  encodeIncrementalAlterConfigsResponse, type IncrementalAlterConfigsResponse,
 } from '../../protocol/messages/incremental-alter-configs-response.ts'
 import { defineHandler } from '../handler.ts'
 import { ErrorCode } from '../error-map.ts'
-import { duplicateResources, incrementalConfigs, resourceId } from '../../broker/alter-configs.ts'
+import { alterEachResource, incrementalConfigs } from '../../broker/alter-configs.ts'
 
 export default defineHandler<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse>({
   apiKey: 44, name: 'IncrementalAlterConfigs', minVersion: 0, maxVersion: 1,
   decode: decodeIncrementalAlterConfigsRequest,
   encode: encodeIncrementalAlterConfigsResponse,
   async handle(ctx, req) {
-    const duplicates = duplicateResources(req.resources)
-    const responses: AlterConfigsResourceResponse[] = []
-    for (const res of req.resources) {
-      const base = { resourceType: res.resourceType, resourceName: res.resourceName }
-      if (duplicates.has(resourceId(res))) {
-        responses.push({ ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Duplicate resource in the request' })
-        continue
-      }
+    const responses = await alterEachResource(req.resources, async (res) => {
       const ops = res.configs.map((c) => ({ name: c.name, op: c.configOperation, value: c.value }))
       const outcome = await incrementalConfigs(ctx.broker, res, ops, req.validateOnly)
       if (outcome.errorCode === ErrorCode.NONE && !req.validateOnly) ctx.log.info({ resource: res.resourceName, ops }, 'configs altered')
-      responses.push({ ...base, ...outcome })
-    }
+      return outcome
+    })
     return { throttleTimeMs: ctx.broker.throttleTimeMs(ctx), responses }
   },
 })
