@@ -116,8 +116,9 @@ export class Connection implements ConnectionInfo {
   #stash: Buffer[] = []
   /** Reads are held until the socket drains its unsent responses (one waiter at a time). */
   #awaitingDrain = false
-  /** When the connection last read or answered (for idle timeouts beyond Node's timer range). */
+  /** When the connection last read or answered; kept only for idle timeouts beyond Node's timer range. */
   #lastActivity = Date.now()
+  readonly #tracksActivity: boolean
   /** True while a chunk is being framed: a response settling synchronously must not start framing later bytes first. */
   #consuming = false
   /** User-buffer reads: the (shared) staging buffer, and the view handed out for the next read (staging, or a frame's tail). */
@@ -137,6 +138,7 @@ export class Connection implements ConnectionInfo {
     this.#dispatcher = dispatcher
     this.#pool = pool
     this.#limits = limits
+    this.#tracksActivity = Number.isFinite(limits.idleTimeoutMs) && limits.idleTimeoutMs > MAX_TIMER_MS
     this.#log = log
     socket.setNoDelay(true)
     if (Number.isFinite(limits.idleTimeoutMs)) {
@@ -207,7 +209,7 @@ export class Connection implements ConnectionInfo {
 
   #onData(chunk: Buffer): void {
     if (this.#closed) return
-    this.#lastActivity = Date.now()
+    if (this.#tracksActivity) this.#lastActivity = Date.now()
     if (this.#stash.length > 0 || this.#readsBlocked() || this.#consuming) {
       this.#stash.push(this.#own(chunk))
       this.#socket.pause()
@@ -239,7 +241,7 @@ export class Connection implements ConnectionInfo {
   /** User-buffer read callback: `nread` bytes landed at the start of `#readTarget`. */
   #onRead(nread: number, _buf: Uint8Array): boolean {
     if (this.#closed) return false
-    this.#lastActivity = Date.now()
+    if (this.#tracksActivity) this.#lastActivity = Date.now()
     const target = this.#readTarget
     if (target.buffer === this.#staging.buffer) {
       this.#onData(this.#staging.subarray(0, nread))
@@ -355,7 +357,7 @@ export class Connection implements ConnectionInfo {
   #settle(pending: Pending, outcome: Outcome): void {
     if (this.#closed) return
     pending.outcome = outcome
-    this.#lastActivity = Date.now()
+    if (this.#tracksActivity) this.#lastActivity = Date.now()
     // Write every finished response at the head of the queue, in request order.
     this.#socket.cork()
     while (this.#pending.length > 0 && this.#pending[0]!.outcome !== null) {
