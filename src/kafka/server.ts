@@ -36,14 +36,14 @@ export class KafkaServer {
     for (const listener of listeners) {
       // Paused: a Connection re-wraps the accepted socket for user-buffer reads before anything is read.
       const server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.#accept(listener, socket))
-      server.on('error', (err) => this.#log.error({ err, listener: listener.name }, 'listener error'))
       await new Promise<void>((resolve, reject) => {
-        server.once('error', reject)
+        server.once('error', (err: NodeJS.ErrnoException) => reject(bindError(listener, err)))
         server.listen(listener.port, listener.host === '' ? undefined : listener.host, () => {
           server.off('error', reject)
           resolve()
         })
       })
+      server.on('error', (err) => this.#log.error({ err, listener: listener.name }, 'listener error'))
       this.#servers.push({ listener, server })
       const address = server.address()
       const port = typeof address === 'object' && address ? address.port : listener.port
@@ -83,4 +83,14 @@ export class KafkaServer {
     await Promise.all(closing)
     this.#servers.length = 0
   }
+}
+
+/** A bind failure names the listener and the setting to change, not only the socket error. */
+function bindError(listener: ListenerConfig, err: NodeJS.ErrnoException): Error {
+  const where = `${listener.host === '' ? '0.0.0.0' : listener.host}:${listener.port}`
+  const why = err.code === 'EADDRINUSE' ? 'the address is already in use (another broker running?)'
+    : err.code === 'EADDRNOTAVAIL' ? 'no local interface has that address'
+    : err.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)'
+    : err.message
+  return new Error(`listener ${listener.name} cannot bind ${where}: ${why}; change it in \`listeners\``, { cause: err })
 }

@@ -42,6 +42,16 @@ t.test('a bad configuration value: a ConfigError naming the key, and no temporar
   })
 })
 
+t.test('a listener port already in use: an error naming the listener and `listeners`, nothing left behind', async (t) => {
+  const first = await Broker.start()
+  t.teardown(() => first.stop())
+  await withTmpdir(t, async (dir) => {
+    await t.rejects(Broker.start({ config: { listeners: `PLAINTEXT://127.0.0.1:${first.port}` } }),
+      { message: new RegExp(`^listener PLAINTEXT cannot bind 127\\.0\\.0\\.1:${first.port}: the address is already in use .*change it in \`listeners\`$`) })
+    t.same(readdirSync(dir), [], 'the temporary data folder of the broker that failed is removed')
+  })
+})
+
 t.test('a misspelt key in library mode (silent by default) is reported as a process warning, once', async (t) => {
   const seen: Error[] = []
   const onWarning = (w: Error): void => {
