@@ -171,6 +171,11 @@ t.test('Metadata names a live controller and auto-creates topics', async (t) => 
   t.equal(res.topics[0]!.errorCode, 0)
   t.not(res.topics[0]!.topicId, 'AAAAAAAAAAAAAAAAAAAAAA', 'a real topic id')
   t.equal(res.topics[0]!.partitions[0]!.leaderId, broker.nodeId)
+
+  const twice = { topicId: 'AAAAAAAAAAAAAAAAAAAAAA', name: 'raw-twice' }
+  c.send(RawClient.frame(3, 12, 6, (w) => encodeMetadataRequest(w, 12, { ...defaultMetadataRequest(), topics: [twice, twice, { ...twice, name: 'raw-auto' }], allowAutoTopicCreation: true })))
+  const dup = decodeMetadataResponse((await c.response(3, 12)).body, 12)
+  t.same(dup.topics.map((x) => [x.name, x.errorCode]), [['raw-twice', 0], ['raw-auto', 0]], 'a topic named twice is created and answered once')
 })
 
 t.test('ListOffsets v9: special timestamps and leader epoch checks', async (t) => {

@@ -65,7 +65,9 @@ async function resolveTopics(ctx: RequestContext, req: MetadataRequest): Promise
   const all = req.topics === null || (ctx.apiVersion === 0 && req.topics.length === 0)
   if (all) return [...image.topicsById.values()].sort((a, b) => a.name.localeCompare(b.name)).map((t) => topicResponse(image, t))
   const autoCreate = ctx.broker.config.autoCreateTopicsEnable && (ctx.apiVersion < 4 || req.allowAutoTopicCreation)
-  const missing = req.topics!.filter((t) => t.name !== null && !topicByName(image, t.name) && validateTopicName(t.name) === null)
+  // A topic asked for twice is answered once, as Kafka does (it collects the request's topics in a set).
+  const requested = [...new Map(req.topics!.map((t) => [t.name ?? `id:${t.topicId}`, t])).values()]
+  const missing = requested.filter((t) => t.name !== null && !topicByName(image, t.name) && validateTopicName(t.name) === null)
   const created = new Map<string, string>()
   if (autoCreate && missing.length > 0) {
     for (const t of missing) {
@@ -82,7 +84,7 @@ async function resolveTopics(ctx: RequestContext, req: MetadataRequest): Promise
     }
     image = ctx.broker.image()
   }
-  return req.topics!.map((t) => {
+  return requested.map((t) => {
     if (t.name === null) {
       const topic = image.topicsById.get(t.topicId)
       return topic ? topicResponse(image, topic) : errorTopic(null, t.topicId, ErrorCode.UNKNOWN_TOPIC_ID)
