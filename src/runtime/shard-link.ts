@@ -14,7 +14,7 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads'
 import * as Comlink from 'comlink'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
 import type { FromShard, ResultMessage, ShardWorkerData, ToShard } from './protocol.ts'
-import type { ShardControl } from './shard-host.ts'
+import type { ShardControl } from './shard-control.ts'
 import { framePool } from '../lib/buffer-pool.ts'
 
 export type LinkError = 'shard_unavailable' | 'request_timed_out'
