@@ -20,6 +20,7 @@ import {
 } from './record-batch.ts'
 import { completeInterruptedSwaps } from './log-cleaner-swap.ts'
 import { LogSegment } from './segment.ts'
+import { REBUILD_SUFFIX } from './segment-index.ts'
 
 export interface LoaderLogger {
   warn(obj: object, msg: string): void
@@ -91,7 +92,7 @@ function listSegmentFiles(dir: string): SegmentFile[] {
   const names = readdirSync(dir)
   const present = new Set(names)
   for (const name of names) {
-    if (name.endsWith('.deleted') || name.endsWith('.cleaned') || name.endsWith('.swap') || name.endsWith('.tmp')) {
+    if (name.endsWith('.deleted') || name.endsWith('.cleaned') || name.endsWith('.swap') || name.endsWith('.tmp') || name.endsWith(REBUILD_SUFFIX)) {
       rmSync(`${dir}/${name}`, { force: true }) // Kafka deletes these on load too
       continue
     }
@@ -136,9 +137,7 @@ export function loadLog(o: LoadOptions): LoadedLog {
   // look timestamp-less: ListOffsets by time would skip its records and retention would go by
   // the file's mtime.
   for (const [i, segment] of segments.slice(0, -1).entries()) {
-    if (swapped.has(segment.baseOffset) || (segment.size > 0 && !files[i]!.hasIndexes)) {
-      segment.recover(() => true, false, o.now)
-    }
+    if (swapped.has(segment.baseOffset) || (segment.size > 0 && !files[i]!.hasIndexes)) segment.rebuildIndexes(o.now)
   }
   let recoverFrom = segments.length // index of the first segment to recover
   if (!o.cleanShutdown) {

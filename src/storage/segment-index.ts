@@ -8,13 +8,15 @@
  * each new entry to the file as it is made. An inactive index keeps nothing in memory: lookups
  * binary-search the file with 8/12-byte positioned reads through the shared fd LRU.
  */
-import { fdatasyncSync, fstatSync, ftruncateSync } from 'node:fs'
+import { fdatasyncSync, fstatSync, ftruncateSync, renameSync } from 'node:fs'
 import { assert } from '../lib/assert.ts'
 import { readFully, writeFully } from './batch-scan.ts'
 import type { FileHandleCache } from './file-handles.ts'
 import { readInt64, writeInt64 } from './record-batch.ts'
 
 const scratch = Buffer.allocUnsafeSlow(12)
+/** Suffix of an index being rebuilt (see SparseIndex.beginRebuild). */
+export const REBUILD_SUFFIX = '.rebuild'
 const INITIAL_CAPACITY = 8
 
 abstract class SparseIndex {
@@ -25,11 +27,14 @@ abstract class SparseIndex {
   private mem: Float64Array | null = null
   /** Entries in the file; -1 until first needed for an inactive index. */
   private entries = -1
+  /** Where entries are written: the index itself, or its `.rebuild` file during a crash-safe rebuild. */
+  private writePath: string
 
   constructor(path: string, fds: FileHandleCache, entrySize: number) {
     this.path = path
     this.fds = fds
     this.entrySize = entrySize
+    this.writePath = path
   }
 
   protected abstract encode(buf: Buffer, key: number, value: number): void
@@ -40,7 +45,7 @@ abstract class SparseIndex {
 
   /** Empties the file (creating it if missing). */
   reset(): void {
-    ftruncateSync(this.fds.get(this.path, true), 0)
+    ftruncateSync(this.fds.get(this.writePath, true), 0)
     this.entries = 0
     if (this.mem !== null) this.mem = new Float64Array(INITIAL_CAPACITY * 2)
   }
@@ -103,7 +108,7 @@ abstract class SparseIndex {
       this.mem[i * 2 + 1] = value
     }
     this.encode(scratch, key, value)
-    writeFully(this.fds.get(this.path, true), scratch, 0, this.entrySize, i * this.entrySize)
+    writeFully(this.fds.get(this.writePath, true), scratch, 0, this.entrySize, i * this.entrySize)
     this.entries = i + 1
   }
 
@@ -140,6 +145,28 @@ abstract class SparseIndex {
       }
     }
     return found
+  }
+
+  /**
+   * Starts a crash-safe rebuild: from here until commitRebuild() entries go to `<index>.rebuild`,
+   * so a stop in the middle leaves the old file (or none) in place, never a partial index that
+   * would later pass for a whole one (a short `.timeindex` understates the segment's newest
+   * timestamp, and time retention would delete it early). Start-up removes stray `.rebuild` files.
+   */
+  beginRebuild(): void {
+    assert(this.writePath === this.path, `${this.path}: a rebuild is already under way`)
+    this.writePath = `${this.path}${REBUILD_SUFFIX}`
+  }
+
+  /** Makes the rebuilt file durable and renames it over the index. */
+  commitRebuild(): void {
+    assert(this.writePath !== this.path, `${this.path}: no rebuild under way`)
+    const fd = this.fds.get(this.writePath, true)
+    fdatasyncSync(fd)
+    this.fds.close(this.writePath)
+    this.fds.close(this.path) // a handle on the old file would keep reading it after the rename
+    renameSync(this.writePath, this.path)
+    this.writePath = this.path
   }
 
   flush(): void {

@@ -138,6 +138,19 @@ export class LogSegment {
   }
 
   /**
+   * Rebuilds a rolled segment's indexes (missing, or never written for a swapped-in cleaned
+   * segment) without ever leaving a partial index under the real name: see
+   * SparseIndex.beginRebuild. The caller has made sure nothing reads the segment meanwhile.
+   */
+  rebuildIndexes(now: number): void {
+    this.offsetIndex.beginRebuild()
+    this.timeIndex.beginRebuild()
+    this.recover(() => true, false, now)
+    this.offsetIndex.commitRebuild()
+    this.timeIndex.commitRebuild()
+  }
+
+  /**
    * Cuts the .log at `position` (a batch boundary) and rebuilds both indexes from what is left
    * (a truncation is rare: a follower whose log diverged from its leader's). The segment becomes
    * the active one.

@@ -4,9 +4,11 @@
  * without close() and its fds are closed behind its back (what kill -9 leaves on disk).
  */
 import t, { type Test } from 'tap'
-import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { PartitionLog } from '../../../src/storage/partition-log.ts'
+import { FileHandleCache } from '../../../src/storage/file-handles.ts'
+import { TimeIndex } from '../../../src/storage/segment-index.ts'
 import { batchOf, harness } from './helpers.ts'
 
 function appendOk(t: Test, log: PartitionLog, buf: Buffer, epoch = 0) {
@@ -93,4 +95,42 @@ t.test('a rolled segment whose index files were deleted while stopped gets them 
       reopened.close()
     })
   }
+})
+
+t.test('an index rebuild is crash-safe: entries go to a .rebuild file renamed over the index only when whole', async (t) => {
+  const dir = t.testdir()
+  const fds = new FileHandleCache(8)
+  t.teardown(() => fds.closeAll())
+  const path = join(dir, '00000000000000000000.timeindex')
+  const index = new TimeIndex(path, fds)
+  index.beginRebuild()
+  index.reset()
+  index.activate()
+  index.maybeAppend(1_000, 0)
+  index.maybeAppend(2_000, 5)
+  t.notOk(existsSync(path), 'while the rebuild runs, a stop leaves no index under the real name')
+  t.ok(existsSync(`${path}.rebuild`))
+  index.commitRebuild()
+  t.same(readdirSync(dir), ['00000000000000000000.timeindex'])
+  t.equal(statSync(path).size, 24, 'both entries, renamed into place')
+})
+
+t.test('start-up removes the .rebuild files of a rebuild that a stop interrupted, and rebuilds the indexes whole', async (t) => {
+  const h = harness(t, { segmentBytes: 1024, indexIntervalBytes: 100 })
+  const log = h.open()
+  for (let i = 0; i < 40; i++) appendOk(t, log, batchOf(2, `r${i}`, { timestamp: 1_000_000 + i * 10 }))
+  log.close()
+  const second = segmentFiles(h.dir)[1]!.slice(0, 20)
+  const whole = { index: readFileSync(join(h.dir, `${second}.index`)), timeindex: readFileSync(join(h.dir, `${second}.timeindex`)) }
+  t.ok(whole.index.length > 8 && whole.timeindex.length > 12, 'several entries in each index')
+  // What a kill -9 in the middle of a rebuild leaves: the indexes still missing, partial .rebuild files.
+  for (const kind of ['index', 'timeindex'] as const) {
+    rmSync(join(h.dir, `${second}.${kind}`))
+    writeFileSync(join(h.dir, `${second}.${kind}.rebuild`), whole[kind].subarray(0, kind === 'index' ? 8 : 12))
+  }
+  const reopened = h.open({ clean: true })
+  t.same(readdirSync(h.dir).filter((n) => n.endsWith('.rebuild')), [], 'no .rebuild file left')
+  t.same(readFileSync(join(h.dir, `${second}.index`)), whole.index, 'the offset index is whole again')
+  t.same(readFileSync(join(h.dir, `${second}.timeindex`)), whole.timeindex, 'the time index is whole again')
+  reopened.close()
 })
