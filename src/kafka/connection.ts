@@ -219,12 +219,19 @@ export class Connection implements ConnectionInfo {
   }
 
   /**
-   * Node's socket timer holds at most 2^31-1 ms (longer values are cut to it, with a warning):
+   * Node's socket timer fires after idleTimeoutMs without socket activity. It holds at most
+   * 2^31-1 ms (longer values are cut to it, with a warning):
    * a longer connections.max.idle.ms is measured from the last read or write here, and the
    * timer re-armed for what remains.
    */
   #onIdleTimer(): void {
     const idleMs = this.#limits.idleTimeoutMs
+    // A connection with a request in progress (a long poll, a slow CreateTopics) or reads held
+    // for memory is waiting on the broker, not idle: its clock restarts.
+    if (this.#pending.length > 0 || this.#waitingForMemory) {
+      this.#socket.setTimeout(Math.min(idleMs, MAX_TIMER_MS))
+      return
+    }
     const remaining = idleMs <= MAX_TIMER_MS ? 0 : idleMs - (Date.now() - this.#lastActivity)
     if (remaining <= 0) {
       this.close('idle for connections.max.idle.ms')

@@ -204,8 +204,8 @@ t.test('ListOffsets v9: special timestamps and leader epoch checks', async (t) =
   t.match(await ask(-1, 7), { errorCode: 75 }, 'UNKNOWN_LEADER_EPOCH for a newer epoch')
 })
 
-t.test('limits: queued.max.request.bytes delays reads but drops nothing; idle connections close', async (t) => {
-  const small = await startBroker(t, { config: { 'queued.max.request.bytes': 100_000, 'connections.max.idle.ms': 300 } })
+t.test('limits: queued.max.request.bytes delays reads but drops nothing', async (t) => {
+  const small = await startBroker(t, { config: { 'queued.max.request.bytes': 100_000 } })
   const c = await RawClient.connect(small.bootstrap)
   t.teardown(() => c.close())
   c.send(RawClient.frame(19, 7, 1, (w) => encodeCreateTopicsRequest(w, 7, { topics: [{ name: 'limits', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false })))
@@ -219,8 +219,52 @@ t.test('limits: queued.max.request.bytes delays reads but drops nothing; idle co
     if (correlationId !== 10 + i || p.errorCode !== 0 || p.baseOffset !== i) t.fail(`request ${i}: correlation ${correlationId}, error ${p.errorCode}, offset ${p.baseOffset}`)
   }
   t.pass('every request answered, in order, with consecutive offsets')
-  const idle = await RawClient.connect(small.bootstrap)
-  t.ok(await idle.closed(5000), 'an idle connection is closed after connections.max.idle.ms')
+})
+
+t.test('connections.max.idle.ms closes idle connections, not one waiting for an answer', async (t) => {
+  const { encodeFetchRequest } = await import('../../src/protocol/messages/fetch-request.ts')
+  const { decodeFetchResponse } = await import('../../src/protocol/messages/fetch-response.ts')
+  const b = await startBroker(t, { config: { 'connections.max.idle.ms': 300 } })
+  const c = await RawClient.connect(b.bootstrap)
+  t.teardown(() => c.close())
+  c.send(RawClient.frame(3, 12, 1, (w) => encodeMetadataRequest(w, 12, { ...defaultMetadataRequest(), topics: [{ topicId: 'AAAAAAAAAAAAAAAAAAAAAA', name: 'idle-poll' }], allowAutoTopicCreation: true })))
+  t.equal(decodeMetadataResponse((await c.response(3, 12)).body, 12).topics[0]!.errorCode, 0)
+  // A long poll on an empty partition: 1.5 s without a byte on the socket, five idle periods.
+  const started = Date.now()
+  c.send(RawClient.frame(1, 12, 2, (w) => encodeFetchRequest(w, 12, {
+    clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1 }, maxWaitMs: 1500, minBytes: 1, maxBytes: 1 << 20,
+    isolationLevel: 0, sessionId: 0, sessionEpoch: -1, forgottenTopicsData: [], rackId: '',
+    topics: [{ topic: 'idle-poll', topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20, replicaDirectoryId: 'AAAAAAAAAAAAAAAAAAAAAA' }] }],
+  })))
+  const answer = await Promise.race([c.response(1, 12), c.closed(30_000).then(() => null)])
+  if (answer === null) return t.fail('the broker closed the connection of a waiting long poll')
+  const res = decodeFetchResponse(answer.body, 12)
+  t.equal(res.responses[0]!.partitions[0]!.errorCode, 0, 'the long poll was answered')
+  t.ok(Date.now() - started >= 1400, 'after its max_wait_ms')
+  t.ok(await c.closed(10_000), 'then, idle, the connection is closed')
+  const idle = await RawClient.connect(b.bootstrap)
+  t.ok(await idle.closed(10_000), 'a connection that never sends is closed too')
+})
+
+t.test('an incremental fetch (session epoch > 0) gets FETCH_SESSION_ID_NOT_FOUND: this broker keeps no fetch sessions', async (t) => {
+  const { encodeFetchRequest } = await import('../../src/protocol/messages/fetch-request.ts')
+  const { decodeFetchResponse } = await import('../../src/protocol/messages/fetch-response.ts')
+  const c = await client(t)
+  t.equal(await createTopic(c, 'raw-session'), 0)
+  const fetch = async (sessionId: number, sessionEpoch: number) => {
+    c.send(RawClient.frame(1, 12, 3, (w) => encodeFetchRequest(w, 12, {
+      clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1 }, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20,
+      isolationLevel: 0, sessionId, sessionEpoch, forgottenTopicsData: [], rackId: '',
+      topics: [{ topic: 'raw-session', topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20, replicaDirectoryId: 'AAAAAAAAAAAAAAAAAAAAAA' }] }],
+    })))
+    return decodeFetchResponse((await c.response(1, 12)).body, 12)
+  }
+  const initial = await fetch(0, 0)
+  t.same([initial.errorCode, initial.sessionId, initial.responses.length], [0, 0, 1], 'a request for a new session is served in full, without one')
+  const incremental = await fetch(12345, 1)
+  t.same([incremental.errorCode, incremental.sessionId, incremental.responses.length], [70, 0, 0], 'FETCH_SESSION_ID_NOT_FOUND, no partitions')
+  const closing = await fetch(12345, -1)
+  t.same([closing.errorCode, closing.responses.length], [0, 1], 'a final (sessionless) request is served in full')
 })
 
 t.test('a connections.max.idle.ms beyond Node\'s timer range (30 days) arms without overflow', async (t) => {

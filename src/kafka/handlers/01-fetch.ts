@@ -1,7 +1,9 @@
 /**
  * Fetch (key 1), versions 4–17 (topic ids from v13). Consumers only for now (replica fetches
  * come with replication). Fetch sessions (KIP-227) are answered without a session: session id
- * 0 tells the client to keep sending full fetch requests.
+ * 0 tells the client to keep sending full fetch requests. An incremental request (session
+ * epoch > 0) names a session this broker never created: FETCH_SESSION_ID_NOT_FOUND, after which
+ * clients start over with a full request (Kafka answers so for a session it has evicted).
  *
  * Long poll: read; if fewer than min_bytes came back (counted across all partitions), wait
  * until one of the partitions' watermarks moves — an event from its shard, never a timer
@@ -157,6 +159,9 @@ function answerGone(ctx: RequestContext, t: Target): void {
 }
 
 export async function handleFetch(ctx: RequestContext, req: FetchRequest): Promise<FetchResponse> {
+  if (req.sessionEpoch > 0) {
+    return { throttleTimeMs: ctx.broker.throttleTimeMs(ctx), errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [], nodeEndpoints: [] }
+  }
   const responses: FetchableTopicResponse[] = []
   const targets: Target[] = []
   for (const ft of req.topics) {
