@@ -30,7 +30,7 @@ export function samsa(args: readonly string[], options: RunOptions = {}): Promis
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d })
     child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000)
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000)
     child.on('close', (code, signal) => {
       clearTimeout(timer)
       resolve({ code, signal, stdout, stderr, ms: Date.now() - started })
@@ -44,3 +44,20 @@ export function samsa(args: readonly string[], options: RunOptions = {}): Promis
 
 /** Non-empty lines of a text. */
 export const lines = (s: string): string[] => s.split('\n').filter((l) => l.length > 0)
+
+/**
+ * `Promise.all(items.map(fn))` with at most `limit` calls of `fn` running at once: starting
+ * dozens of `samsa` processes together starves a small machine. Results keep the order of `items`.
+ */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++
+      results[i] = await fn(items[i]!, i)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker))
+  return results
+}

@@ -10,6 +10,7 @@
 import t from 'tap'
 import { startBroker } from '../helpers/broker.ts'
 import { RawClient } from '../helpers/raw-client.ts'
+import { until } from '../helpers/wait.ts'
 import type { Reader } from '../../src/protocol/primitives/reader.ts'
 import { Writer, type Writer as W } from '../../src/protocol/primitives/writer.ts'
 import { encodeCreateTopicsRequest } from '../../src/protocol/messages/create-topics-request.ts'
@@ -186,10 +187,23 @@ t.test('while the coordinator loads __consumer_offsets, group requests get COORD
   // FindCoordinator starts a new coordinator, whose load is held: its answer waits for the load.
   let found: number | null = null
   const finding = call(10, 3, (w) => encodeFindCoordinatorRequest(w, 3, { key: 'loading', keyType: 0, coordinatorKeys: [] }), decodeFindCoordinatorResponse).then((r) => { found = r.errorCode })
-  await new Promise((r) => setTimeout(r, 200))
+  // Until the broker has handled that FindCoordinator (no fixed time on a loaded machine), an
+  // OffsetFetch still finds no coordinator (COORDINATOR_NOT_AVAILABLE, 15): ask again, on another
+  // connection, until the answer is something else.
+  let c2Correlation = 77
+  const fetchOnC2 = async (): Promise<number> => {
+    const id = c2Correlation++
+    c2.send(RawClient.frame(9, 7, id, (w) => encodeOffsetFetchRequest(w, 7, { groupId: 'loading', topics: [{ name: 'wire-t', partitionIndexes: [0] }], groups: [], requireStable: false })))
+    const { correlationId, body } = await c2.response(9, 7)
+    if (correlationId !== id) throw new Error(`correlation ${correlationId} != ${id}`)
+    return decodeOffsetFetchResponse(body, 7).errorCode
+  }
+  const loading = await until(async () => {
+    const errorCode = await fetchOnC2()
+    return errorCode === 15 ? undefined : errorCode
+  }, 'an OffsetFetch answer other than COORDINATOR_NOT_AVAILABLE')
+  t.equal(loading, 14, 'COORDINATOR_LOAD_IN_PROGRESS on another connection meanwhile')
   t.equal(found, null, 'FindCoordinator has not answered yet')
-  c2.send(RawClient.frame(9, 7, 77, (w) => encodeOffsetFetchRequest(w, 7, { groupId: 'loading', topics: [{ name: 'wire-t', partitionIndexes: [0] }], groups: [], requireStable: false })))
-  t.equal(decodeOffsetFetchResponse((await c2.response(9, 7)).body, 7).errorCode, 14, 'COORDINATOR_LOAD_IN_PROGRESS on another connection meanwhile')
   release()
   await finding
   t.equal(found, 0, 'FindCoordinator answers once the load is done')

@@ -24,10 +24,18 @@ t.test(`${PARTITIONS} partitions: memory and idle CPU`, async (t) => {
   await producer.disconnect()
   const perPartition = (process.memoryUsage().rss - rssBefore) / PARTITIONS
   t.ok(perPartition <= 50 * 1024, `resident memory per partition: ${(perPartition / 1024).toFixed(1)} KiB (budget 50 KiB)`)
-  await new Promise((r) => setTimeout(r, 500)) // let creation-time events drain
-  const cpuBefore = process.cpuUsage()
-  await new Promise((r) => setTimeout(r, 2000))
-  const cpu = process.cpuUsage(cpuBefore)
-  const share = (cpu.user + cpu.system) / 1000 / 2000
-  t.ok(share < 0.1, `idle CPU with ${PARTITIONS} partitions: ${(share * 100).toFixed(1)}% of a core (all threads)`)
+  // Idle CPU over 2 s windows, each divided by its real length (a timer may fire late on a busy
+  // machine): creation-time work may still be draining in the first ones, so up to 10 windows,
+  // stopping at the first idle enough. Idle partitions that cost CPU (timers, polling) cost it in
+  // every window, so the best one still fails then.
+  const windows: number[] = []
+  for (let i = 0; i < 10 && !windows.some((w) => w < 0.1); i++) {
+    const cpuBefore = process.cpuUsage()
+    const started = performance.now()
+    await new Promise((r) => setTimeout(r, 2000))
+    const cpu = process.cpuUsage(cpuBefore)
+    windows.push((cpu.user + cpu.system) / 1000 / (performance.now() - started))
+  }
+  const share = Math.min(...windows)
+  t.ok(share < 0.1, `idle CPU with ${PARTITIONS} partitions: ${(share * 100).toFixed(1)}% of a core (all threads; best of ${windows.map((w) => `${(w * 100).toFixed(1)}%`).join(', ')})`)
 })

@@ -166,9 +166,17 @@ t.test('3 Raft nodes in 3 processes over loopback TCP: election, commit, SIGKILL
     t.same(values(nodes.get(id)!), a, `process of node ${id} applied a0..a19 in order`)
     t.same(nodes.get(id)!.applied, reference, `process of node ${id} applied them at the same indexes and terms`)
   }
-  const follower = [...nodes.values()].find((n) => n.id !== first.id)!
-  const read = await follower.readIndex()
-  t.ok('index' in read && read.index >= reference.at(-1)!.index, 'a read-index through a follower\'s process reflects the commits')
+  // With 150 ms election timeouts a leader change on a loaded machine can refuse one read: ask a
+  // follower of the leader agreed on at the time, again while the answer is a refusal.
+  let read: ReadReply | undefined
+  await until(async () => {
+    const leader = await agreedLeader()
+    if (leader === undefined) return undefined
+    read = await [...nodes.values()].find((n) => n !== leader)!.readIndex()
+    return 'index' in read ? true : undefined
+  }, 'a read-index through a follower\'s process').catch(() => {})
+  t.ok(read !== undefined && 'index' in read && read.index >= reference.at(-1)!.index,
+    `a read-index through a follower's process reflects the commits (${JSON.stringify(read)})`)
 
   // Crash the leader's whole process.
   const victim = (await until(agreedLeader, 'the leader to kill'))
@@ -197,7 +205,16 @@ t.test('3 Raft nodes in 3 processes over loopback TCP: election, commit, SIGKILL
   await appliedAll(VOTERS, 31)
   t.same(values(back), [...ab, 'c'], 'the restarted process re-applied its durable log and caught up with what it missed')
   t.same(back.applied, nodes.get(second.id)!.applied, 'at the same indexes and terms as the others')
-  const st = (await back.status()) as Status
-  t.equal(st.role, 'follower', 'it rejoined as a follower')
-  t.equal(st.lead, (await until(agreedLeader, 'the leader')).id, 'following the current leader')
+  // One snapshot can fall into a leader change: look again until the restarted node follows the
+  // agreed leader (or the deadline passes, and the checks below fail on the last look).
+  let st: Status | { error: string } | undefined
+  let leaderId: NodeId | undefined
+  await until(async () => {
+    leaderId = (await agreedLeader())?.id
+    st = await back.status()
+    return leaderId !== undefined && !('error' in st) && st.role === 'follower' && st.lead === leaderId ? true : undefined
+  }, 'the restarted process to follow the agreed leader').catch(() => {})
+  const last = st !== undefined && !('error' in st) ? st : undefined
+  t.equal(last?.role, 'follower', `it rejoined as a follower (${JSON.stringify(st)})`)
+  t.equal(last?.lead, leaderId, 'following the current leader')
 })

@@ -7,6 +7,7 @@ import { recompressBatch } from '../../../src/storage/recompress.ts'
 import { compressionOf } from '../../../src/storage/record-batch.ts'
 import type { PartitionLog } from '../../../src/storage/partition-log.ts'
 import { TOPIC_ID, batchOf, harness } from './helpers.ts'
+import { waitFor } from '../../helpers/wait.ts'
 
 function appendOk(t: Test, log: PartitionLog, buf: Buffer, epoch = 0) {
   const r = log.append(buf, epoch)
@@ -240,7 +241,7 @@ t.test('flush policy and group commit', async (t) => {
   t.equal(log2.segmentCount(), 2)
   t.notOk(log2.needsFlush(never.clock.ms), 'a roll does not make the shard flush synchronously')
   // Kafka flushes a rolled segment in the background: the recovery point reaches its end without a flush() call.
-  for (let i = 0; i < 200 && log2.recoveryPoint < 1; i++) await new Promise((r) => setTimeout(r, 10))
+  await waitFor('the background sync of the rolled segment', () => log2.recoveryPoint >= 1)
   t.equal(log2.recoveryPoint, 1, 'the rolled segment was synced in the background')
   log2.close()
 })
