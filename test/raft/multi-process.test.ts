@@ -20,6 +20,7 @@ import type { NodeId } from '../../src/raft/types.ts'
 import type { PeerAddress } from '../../src/raft/transport/transport.ts'
 import type { AppliedValue, FromNode, NodeProcessConfig, ToNode } from './fixtures/raft-node-process.ts'
 import { until } from '../helpers/wait.ts'
+import { followerReadIndex } from './follower-read.ts'
 
 const SCRIPT = fileURLToPath(new URL('./fixtures/raft-node-process.ts', import.meta.url))
 const VOTERS = [1, 2, 3]
@@ -166,15 +167,7 @@ t.test('3 Raft nodes in 3 processes over loopback TCP: election, commit, SIGKILL
     t.same(values(nodes.get(id)!), a, `process of node ${id} applied a0..a19 in order`)
     t.same(nodes.get(id)!.applied, reference, `process of node ${id} applied them at the same indexes and terms`)
   }
-  // With 150 ms election timeouts a leader change on a loaded machine can refuse one read: ask a
-  // follower of the leader agreed on at the time, again while the answer is a refusal.
-  let read: ReadReply | undefined
-  await until(async () => {
-    const leader = await agreedLeader()
-    if (leader === undefined) return undefined
-    read = await [...nodes.values()].find((n) => n !== leader)!.readIndex()
-    return 'index' in read ? true : undefined
-  }, 'a read-index through a follower\'s process').catch(() => {})
+  const read = await followerReadIndex(nodes.values(), agreedLeader, 'a read-index through a follower\'s process')
   t.ok(read !== undefined && 'index' in read && read.index >= reference.at(-1)!.index,
     `a read-index through a follower's process reflects the commits (${JSON.stringify(read)})`)
 

@@ -13,11 +13,11 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads'
 import t from 'tap'
 import { RaftWorkerHandle } from '../../src/raft/host/worker-handle.ts'
 import type { AppliedEntry } from '../../src/raft/host/protocol.ts'
-import type { ReadReply } from '../../src/raft/host/raft-host.ts'
 import { DEFAULT_TIMING } from '../../src/raft/host/timing.ts'
 import type { Status } from '../../src/raft/raft-node.ts'
 import type { NodeId } from '../../src/raft/types.ts'
 import { until } from '../helpers/wait.ts'
+import { followerReadIndex } from './follower-read.ts'
 
 const VOTERS = [1, 2, 3]
 const text = (s: string): Uint8Array => new TextEncoder().encode(s)
@@ -75,15 +75,7 @@ t.test('3 worker-thread nodes over loopback TCP: election, commit, leader crash,
   await until(async () => (VOTERS.every((id) => applied.get(id)!.length === 20) ? true : undefined), 'every node applies them')
   for (const id of VOTERS) t.same(applied.get(id), a, `node ${id} applied a0..a19 in order`)
 
-  // With 150 ms election timeouts a leader change on a loaded machine can refuse one read: ask a
-  // follower of the leader agreed on at the time, again while the answer is a refusal.
-  let read: ReadReply | undefined
-  await until(async () => {
-    const leader = await agreedLeader()
-    if (leader === undefined) return undefined
-    read = await [...nodes.values()].find((n) => n !== leader)!.readIndex()
-    return 'index' in read ? true : undefined
-  }, 'a read-index through a follower').catch(() => {})
+  const read = await followerReadIndex(nodes.values(), agreedLeader, 'a read-index through a follower')
   t.ok(read !== undefined && 'index' in read && read.index >= 21, `a read-index through a follower reflects the commits (${JSON.stringify(read)})`)
 
   await first.kill()
