@@ -4,6 +4,7 @@
  */
 import type { MessagePort } from 'node:worker_threads'
 import type { LogConfig } from '../storage/partition-log.ts'
+import type { PartitionActor } from '../partition/partition-actor.ts'
 import type { Watermarks } from './watermark-table.ts'
 import type { ControlResult, CreateActorSpec, DeleteRecordsResult, ShardHost } from './shard-host.ts'
 
@@ -36,20 +37,19 @@ export class ShardControl {
   }
 
   listOffsetByTime(actorId: number, timestamp: number): ControlResult<{ offset: number; timestamp: number; leaderEpoch: number } | null> {
-    const actor = this.#host.actor(actorId)
-    if (actor === undefined) return { error: 'not_found' }
-    try {
-      return { ok: actor.offsetForTimestamp(timestamp) }
-    } catch (err) {
-      return { error: 'failed', message: String(err) }
-    }
+    return this.#lookup(actorId, (actor) => actor.offsetForTimestamp(timestamp))
   }
 
   offsetForLeaderEpoch(actorId: number, epoch: number): ControlResult<{ leaderEpoch: number; endOffset: number }> {
+    return this.#lookup(actorId, (actor) => actor.endOffsetForEpoch(epoch))
+  }
+
+  /** A read-only question to one actor; a throw (an fs error) answers `failed`, never crashes the worker. */
+  #lookup<T>(actorId: number, ask: (actor: PartitionActor) => T): ControlResult<T> {
     const actor = this.#host.actor(actorId)
     if (actor === undefined) return { error: 'not_found' }
     try {
-      return { ok: actor.endOffsetForEpoch(epoch) }
+      return { ok: ask(actor) }
     } catch (err) {
       return { error: 'failed', message: String(err) }
     }
