@@ -111,3 +111,14 @@ t.test('console-consumer --timeout-ms, --group, headers and null markers', async
   t.equal(again.code, 0, again.stderr)
   t.equal(again.stdout, '', 'my-group committed its offset: --from-beginning does not apply any more')
 })
+
+t.test('console-producer stops at a line it cannot parse, as Kafka\'s does; ignore.error=true sends it whole', async (t) => {
+  const bad = await samsa(['console-producer', '--topic', 'unparsed', '--property', 'parse.key=true', ...B], { input: 'k1\tv1\nno separator\nk3\tv3\n' })
+  t.equal(bad.code, 1)
+  t.match(bad.stderr, /^samsa console-producer: no key separator '\t' found on line 2: 'no separator'; stopped reading/)
+  const lenient = await samsa(['console-producer', '--topic', 'unparsed', '--property', 'parse.key=true', '--property', 'ignore.error=true', ...B], { input: 'no separator\nk4\tv4\n' })
+  t.equal(lenient.code, 0, lenient.stderr)
+  const read = await samsa(['console-consumer', '--topic', 'unparsed', '--from-beginning', '--max-messages', '3', '--timeout-ms', '20000', '--property', 'print.key=true', ...B])
+  t.equal(read.code, 0, read.stderr)
+  t.same(lines(read.stdout), ['k1\tv1', 'null\tno separator', 'k4\tv4'], 'nothing after the bad line was sent; the lenient run sent the line as a keyless value')
+})

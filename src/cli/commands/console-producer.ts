@@ -176,7 +176,7 @@ export function registerConsoleProducer(program: Command): void {
       const failures = await pump(producer, flags.topic, reader, flags.sync)
       await producer.close()
       if (failures > 0) {
-        process.stderr.write(`${TOOL}: ${failures} record${failures === 1 ? '' : 's'} could not be sent\n`)
+        process.stderr.write(`${TOOL}: ${failures} line${failures === 1 ? '' : 's'} not sent\n`)
         process.exitCode = 1
       }
     } finally {
@@ -185,7 +185,7 @@ export function registerConsoleProducer(program: Command): void {
   }))
 }
 
-/** Reads stdin to its end, sending each line; returns the number of records that failed. */
+/** Reads stdin to its end (or its first unparseable line), sending each line; returns the number of lines that failed. */
 async function pump(producer: Producer, topic: string, reader: LineReaderSettings, sync: boolean): Promise<number> {
   const interactive = process.stdin.isTTY === true
   const rl = createInterface({ input: process.stdin, crlfDelay: Infinity, terminal: false })
@@ -213,9 +213,12 @@ async function pump(producer: Producer, topic: string, reader: LineReaderSetting
     try {
       parsed = parseLine(line, lineNumber, reader)
     } catch (err) {
-      report(err, null)
-      prompt()
-      continue
+      // As Kafka's console producer: a line the reader cannot parse ends the input (what came
+      // before it is still sent); ignore.error=true sends such lines whole instead.
+      failures++
+      process.stderr.write(`${TOOL}: ${(err as Error).message}; stopped reading (lines before it are sent; --property ignore.error=true sends such lines whole)\n`)
+      rl.close()
+      break
     }
     const p = producer.send({ topic, key: parsed.key, value: parsed.value, headers: parsed.headers })
     if (sync) {
