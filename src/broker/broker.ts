@@ -21,6 +21,8 @@ import { ShardPool } from '../runtime/shard-pool.ts'
 import { LogDir } from '../storage/log-dir.ts'
 import { KafkaServer, type BoundListener } from '../kafka/server.ts'
 import { Dispatcher } from '../kafka/dispatch.ts'
+import { BrokerMetrics } from '../metrics/broker-metrics.ts'
+import { MetricsEndpoint } from '../metrics/metrics-endpoint.ts'
 import { handlerTable } from '../kafka/handlers/index.ts'
 import { WatermarkWaiters } from '../kafka/watermark-waiters.ts'
 import type { BrokerServices } from '../kafka/request-context.ts'
@@ -66,6 +68,7 @@ export class Broker {
   #appliedOffset = -1
   #offsetWaiters: { offset: number; resolve: () => void }[] = []
   #bound: BoundListener[] = []
+  #metricsEndpoint: MetricsEndpoint | null = null
   #clusterId = ''
   #brokerEpoch = -1
   #stopping: Promise<void> | null = null
@@ -194,8 +197,12 @@ export class Broker {
     // Partitions are hosted (the image is applied): load group state from __consumer_offsets.
     this.#groups!.start()
     this.#server.serve(new Dispatcher(services, this.log))
+    const metricsAt = this.config.metricsListener
+    if (services.metrics !== null && metricsAt !== null) {
+      this.#metricsEndpoint = await MetricsEndpoint.start(services.metrics.registry, metricsAt.host, metricsAt.port, this.log)
+    }
     this.#checkpoints = new CheckpointWriter(this.#logDir, this.#replicas, this.config.offsetCheckpointIntervalMs, this.log)
-    this.log.info({ nodeId: this.nodeId, clusterId: this.#clusterId, listeners: this.#bound, logDir: logDirPath, ms: Date.now() - started }, 'Samsa broker started')
+    this.log.info({ nodeId: this.nodeId, clusterId: this.#clusterId, listeners: this.#bound, metrics: this.metricsUrl, logDir: logDirPath, ms: Date.now() - started }, 'Samsa broker started')
   }
 
   readonly #waiters = new WatermarkWaiters()
@@ -218,7 +225,41 @@ export class Broker {
       nodeId: this.nodeId, clusterId: this.#clusterId, config: this.config,
       image: () => this.#image, controller: this.#controller, replicas: this.#replicas!, waiters: this.#waiters,
       producerIds: this.#producerIds, groups: this.#groups, handlers, throttleTimeMs: () => 0,
+      metrics: this.config.metricsListener === null ? null : this.#newMetrics(this.#replicas!, this.#groups),
     }
+  }
+
+  /** The metrics' scrape-time sources: hosted partitions' watermarks, the image, connections, committed offsets. */
+  #newMetrics(replicas: ReplicaService, groups: GroupCoordinatorService): BrokerMetrics {
+    return new BrokerMetrics(this.nodeId, {
+      *partitions() {
+        for (const p of replicas.hosted()) {
+          const w = replicas.watermarks(p)
+          yield { topic: p.topic, partition: p.partition, logStartOffset: w.logStartOffset, highWatermark: w.highWatermark, logEndOffset: w.logEndOffset }
+        }
+      },
+      underReplicatedPartitions: () => {
+        let n = 0
+        for (const t of this.#image.topicsById.values()) for (const p of t.partitions) if (p.isr.length < p.replicas.length) n++
+        return n
+      },
+      connections: () => this.#server?.connectionCount ?? 0,
+      committedOffsets: async () => {
+        const listed = await groups.coordinator.listGroups([], [])
+        if (listed.error !== null) return null
+        const out: { group: string; topic: string; partition: number; offset: number }[] = []
+        for (const g of listed.groups) {
+          const fetched = await groups.coordinator.fetchOffsets(g.groupId, null)
+          for (const o of fetched.offsets) if (o.error === null) out.push({ group: g.groupId, topic: o.topic, partition: o.partition, offset: o.offset })
+        }
+        return out
+      },
+    })
+  }
+
+  /** `http://host:port/metrics` when `samsa.metrics.listener` is set (the real port when it was 0); null otherwise. */
+  get metricsUrl(): string | null {
+    return this.#metricsEndpoint?.url ?? null
   }
 
   #newRouter(): Router {
@@ -299,6 +340,7 @@ export class Broker {
   }
 
   async #stop(): Promise<void> {
+    await this.#metricsEndpoint?.close()
     await this.#server?.close()
     this.#checkpoints?.stop()
     // Group writes go through the partitions: finish them before partitions close.

@@ -41,6 +41,8 @@ export interface BrokerConfig {
   readonly cleanerThreads: number
   readonly logFormat: 'auto' | 'json' | 'pretty'
   readonly logLevel: string
+  /** samsa.metrics.listener: where the Prometheus endpoint listens; null when off. */
+  readonly metricsListener: { readonly host: string; readonly port: number } | null
   /** Topic-level defaults, under the topic config names (segment.bytes, retention.ms, ...). */
   readonly topicDefaults: TopicDefaults
   readonly fileDeleteDelayMs: number
@@ -143,6 +145,7 @@ export function loadBrokerConfig(props: ReadonlyMap<string, string>, options: Lo
     shardWorkers: values.has('samsa.shard.workers') ? r.int('samsa.shard.workers') : (options.defaultShardWorkers ?? defaultShardWorkers()),
     logFormat: r.string('samsa.log.format') as BrokerConfig['logFormat'],
     logLevel: r.string('samsa.log.level'),
+    metricsListener: parseHostPort(r.string('samsa.metrics.listener'), 'samsa.metrics.listener'),
     topicDefaults: topicDefaults(r, values),
     fileDeleteDelayMs: r.duration('file.delete.delay.ms'),
     offsetCheckpointIntervalMs: r.duration('log.flush.offset.checkpoint.interval.ms'),
@@ -328,6 +331,16 @@ function parseListeners(entries: string[], protocols: Map<string, string> | null
   }
   if (protocols && out.length === 0) throw new ConfigError(`${key}: at least one listener is required`)
   return out
+}
+
+/** `host:port` (IPv6 hosts in brackets), or null for an empty value. */
+function parseHostPort(value: string, key: string): { host: string; port: number } | null {
+  if (value === '') return null
+  const m = /^(\[[^\]]*\]|[^:\[\]]*):(\d+)$/.exec(value)
+  if (!m) throw new ConfigError(`${key}: '${value}' is not host:port (for example 127.0.0.1:9404; empty turns it off)`)
+  const port = Number(m[2])
+  if (port > 65535) throw new ConfigError(`${key}: port ${port} is out of range; accepted: 0 to 65535`)
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port }
 }
 
 /** The closest known key within edit distance 3, for "did you mean". */

@@ -120,6 +120,7 @@ export const CONFIG_KEYS: Readonly<Record<string, KeyDef>> = {
   'samsa.shard.workers': int(null, 'Worker threads hosting partition actors (default: cores - 1; library mode: 1).', 1, 256),
   'samsa.log.format': str('auto', 'Log output: json, pretty, or auto (pretty on a terminal).', ['auto', 'json', 'pretty']),
   'samsa.log.level': str('info', 'Log level.', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+  'samsa.metrics.listener': str('', 'Serve Prometheus metrics over HTTP at http://host:port/metrics (port 0: a free port); empty: off.'),
 }
 
 /** Real Kafka keys that Samsa accepts and ignores, with one warning each. */

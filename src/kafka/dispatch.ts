@@ -34,9 +34,14 @@ export class Dispatcher implements FrameDispatcher {
     const apiVersion = frame.readInt16BE(2)
     const correlationId = frame.readInt32BE(4)
     const handler = this.#broker.handlers.get(apiKey)
-    if (!handler) return { kind: 'close', reason: `unknown API key ${apiKey}` }
+    const metrics = this.#broker.metrics
+    if (!handler) {
+      metrics?.rejected('unknown_api')
+      return { kind: 'close', reason: `unknown API key ${apiKey}` }
+    }
     if (apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
       if (apiKey === API_VERSIONS_KEY && apiVersion > handler.maxVersion) return this.#apiVersionsTooNew(correlationId)
+      metrics?.rejected('unsupported_version')
       return { kind: 'close', reason: `unsupported version ${apiVersion} of ${handler.name} (supported: ${handler.minVersion}–${handler.maxVersion})` }
     }
     const r = new Reader(frame)
@@ -46,7 +51,10 @@ export class Dispatcher implements FrameDispatcher {
       clientId = decodeRequestHeader(r, apiKey, apiVersion).clientId
       request = handler.decode(r, apiVersion)
     } catch (err) {
-      if (err instanceof DecodeError) return { kind: 'close', reason: `malformed ${handler.name} v${apiVersion} request: ${err.message}` }
+      if (err instanceof DecodeError) {
+        metrics?.rejected('malformed')
+        return { kind: 'close', reason: `malformed ${handler.name} v${apiVersion} request: ${err.message}` }
+      }
       throw err
     }
     const written: (() => void)[] = []
@@ -54,16 +62,21 @@ export class Dispatcher implements FrameDispatcher {
       apiKey, apiVersion, correlationId, clientId, conn, broker: this.#broker, log: this.#log,
       onResponseWritten: (cb) => written.push(cb),
     }
+    const finished = metrics?.requestStarted(handler.name)
+    const done = finished === undefined ? (o: Outcome): Outcome => o : (o: Outcome): Outcome => {
+      finished(o.kind === 'close')
+      return o
+    }
     let result: unknown
     try {
       result = handler.handle(ctx, request)
     } catch (err) {
-      return this.#failure(handler, ctx, err)
+      return done(this.#failure(handler, ctx, err))
     }
     if (result instanceof Promise) {
-      return result.then((res) => this.#respond(handler, ctx, res, written), (err: unknown) => this.#failure(handler, ctx, err))
+      return result.then((res) => done(this.#respond(handler, ctx, res, written)), (err: unknown) => done(this.#failure(handler, ctx, err)))
     }
-    return this.#respond(handler, ctx, result, written)
+    return done(this.#respond(handler, ctx, result, written))
   }
 
   #respond(handler: Handler, ctx: RequestContext, response: unknown, written: readonly (() => void)[] = []): Outcome {

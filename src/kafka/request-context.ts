@@ -12,6 +12,7 @@ import type { ReplicaService } from '../broker/replica-service.ts'
 import type { WatermarkWaiters } from './watermark-waiters.ts'
 import type { ProducerIdService } from '../broker/producer-ids.ts'
 import type { GroupCoordinatorService } from '../coordinator/service.ts'
+import type { BrokerMetrics } from '../metrics/broker-metrics.ts'
 
 export interface RequestContext {
   readonly apiKey: number
@@ -41,4 +42,6 @@ export interface BrokerServices {
   readonly handlers: ReadonlyMap<number, Handler>
   /** Quota plumbing: the throttle a response should carry (0 until quotas exist). */
   throttleTimeMs(ctx: RequestContext): number
+  /** Prometheus metrics; null when `samsa.metrics.listener` is off (nothing is counted then). */
+  readonly metrics: BrokerMetrics | null
 }

@@ -18,6 +18,7 @@ import { topicByName } from '../../metadata/image.ts'
 import type { RequestContext } from '../request-context.ts'
 import type { HostedPartition } from '../../broker/replica-service.ts'
 import type { ProduceItemResult } from '../../broker/partition-host.ts'
+import { RECORD_BATCH_OVERHEAD, batchSizeOf, recordCountOf } from '../../storage/record-batch.ts'
 
 /**
  * Floor of the shard round trip's deadline. Kafka's timeout_ms bounds only the wait for
@@ -49,6 +50,18 @@ function fill(slot: Slot, result: ProduceItemResult): void {
   r.baseOffset = result.ok.baseOffset
   r.logAppendTimeMs = result.ok.logAppendTime
   r.logStartOffset = result.ok.logStartOffset
+}
+
+/** Bytes and records of a partition's record set, from its batch headers (the shard validates them; a bad one stops the count). */
+function trafficOf(records: Buffer): { bytes: number; records: number } {
+  let count = 0
+  for (let p = 0; p + RECORD_BATCH_OVERHEAD <= records.length;) {
+    const size = batchSizeOf(records, p)
+    if (size < RECORD_BATCH_OVERHEAD) break
+    count += Math.max(0, recordCountOf(records, p))
+    p += size
+  }
+  return { bytes: records.length, records: count }
 }
 
 /** One log line per rejected produce request, naming each failed partition and why. */
@@ -89,6 +102,8 @@ export function handleProduce(ctx: RequestContext, req: ProduceRequest): Produce
     }
   }
   const pool = broker.replicas.pool
+  // Read before the buffers are transferred to the shards (which detaches them here).
+  const traffic = broker.metrics === null ? null : slots.map((s) => trafficOf(s.records))
   // Posted to every shard synchronously, before this handler returns: arrival order is kept.
   const sent = slots.length === 0 ? null : pool.produceAcrossShards(slots.map((s) => ({ handle: s.hosted.handle, records: s.records })), Math.max(MIN_APPEND_DEADLINE_MS, req.timeoutMs))
   for (const shard of new Set(slots.map((s) => s.hosted.handle.shard))) {
@@ -107,6 +122,7 @@ export function handleProduce(ctx: RequestContext, req: ProduceRequest): Produce
     results.forEach((r, i) => {
       fill(slots[i]!, r)
       if ('error' in r) failed = true
+      else if (traffic !== null) broker.metrics!.produced(slots[i]!.hosted.topic, traffic[i]!.bytes, traffic[i]!.records)
     })
     return respond()
   })

@@ -214,6 +214,9 @@ export async function handleFetch(ctx: RequestContext, req: FetchRequest): Promi
   }
   for (const t of targets) if (ctx.broker.replicas.lookup(t.hosted.topicId, t.hosted.partition) !== t.hosted) answerGone(ctx, t)
   fillMaxBytes(targets, req.maxBytes)
+  if (ctx.broker.metrics !== null) {
+    for (const t of targets) if (t.data.records && t.data.records.length > 0) ctx.broker.metrics.fetched(t.hosted.topic, t.data.records.length)
+  }
   return { throttleTimeMs: ctx.broker.throttleTimeMs(ctx), errorCode: ErrorCode.NONE, sessionId: 0, responses, nodeEndpoints: [] }
 }
 
