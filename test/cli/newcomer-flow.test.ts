@@ -122,3 +122,26 @@ t.test('console-producer stops at a line it cannot parse, as Kafka\'s does; igno
   t.equal(read.code, 0, read.stderr)
   t.same(lines(read.stdout), ['k1\tv1', 'null\tno separator', 'k4\tv4'], 'nothing after the bad line was sent; the lenient run sent the line as a keyless value')
 })
+
+t.test('--consumer.config and --producer.config files are read, and a missing one is refused', async (t) => {
+  const dir = t.testdir({
+    'consumer.properties': 'group.id=from-file\nauto.offset.reset=earliest\n',
+    'producer.properties': 'compression.type=gzip\nacks=all\n',
+    'bad-producer.properties': 'compression.type=bogus\n',
+  })
+  const sent = await samsa(['console-producer', '--topic', 'from-files', '--producer.config', `${dir}/producer.properties`, ...B], { input: 'one\ntwo\n' })
+  t.equal(sent.code, 0, sent.stderr)
+  const read = await samsa(['console-consumer', '--topic', 'from-files', '--consumer.config', `${dir}/consumer.properties`, '--max-messages', '2', '--timeout-ms', '20000', ...B])
+  t.equal(read.code, 0, read.stderr)
+  t.same(lines(read.stdout), ['one', 'two'], 'auto.offset.reset=earliest from the file')
+  const groups = await samsa(['consumer-groups', '--list', ...B])
+  t.ok(lines(groups.stdout).includes('from-file'), 'group.id from the file')
+  const bad = await samsa(['console-producer', '--topic', 'from-files', '--producer.config', `${dir}/bad-producer.properties`, ...B], { input: 'x\n' })
+  t.equal(bad.code, 2)
+  t.match(bad.stderr, /compression\.type/)
+  for (const [cmd, flag] of [['console-consumer', '--consumer.config'], ['console-producer', '--producer.config']] as const) {
+    const missing = await samsa([cmd, '--topic', 'from-files', flag, `${dir}/nope.properties`, ...B], { input: '' })
+    t.equal(missing.code, 2, `${cmd}: wrong usage`)
+    t.match(missing.stderr, new RegExp(`${flag.replace('.', '\\.')}: cannot read .*nope\\.properties: ENOENT`))
+  }
+})

@@ -21,7 +21,8 @@ export interface ConsumerFlags extends ConnectionFlags {
   timeoutMs?: number
   property: string[]
   consumerProperty: string[]
-  consumerConfig?: string
+  /** Commander keeps the dot of `--consumer.config` in the key (it camel-cases dashes only). */
+  'consumer.config'?: string
   group?: string
   isolationLevel: string
   formatter?: string
@@ -68,7 +69,7 @@ function parseOffset(value: string): StartOffset {
 
 /** The consumer properties: --consumer.config first, --consumer-property overriding it. */
 function consumerProperties(flags: ConsumerFlags): Map<string, string> {
-  const props = flags.consumerConfig ? readPropertiesFile(flags.consumerConfig, '--consumer.config') : new Map<string, string>()
+  const props = flags['consumer.config'] !== undefined ? readPropertiesFile(flags['consumer.config'], '--consumer.config') : new Map<string, string>()
   for (const [k, v] of keyValues(flags.consumerProperty, '--consumer-property')) props.set(k, v)
   return props
 }

@@ -31,7 +31,8 @@ interface ProducerFlags extends ConnectionFlags {
   messageSendMaxRetries: number
   property: string[]
   producerProperty: string[]
-  producerConfig?: string
+  /** Commander keeps the dot of `--producer.config` in the key (it camel-cases dashes only). */
+  'producer.config'?: string
 }
 
 export interface LineReaderSettings {
@@ -132,7 +133,7 @@ export function registerConsoleProducer(program: Command): void {
   cmd.action(runAction(TOOL, async (flags: ProducerFlags, command: Command) => {
     if (!flags.topic) throw new UsageError('--topic is required')
     const reader = lineReaderSettings(keyValues(flags.property, '--property'))
-    const props = flags.producerConfig ? readPropertiesFile(flags.producerConfig, '--producer.config') : new Map<string, string>()
+    const props = flags['producer.config'] !== undefined ? readPropertiesFile(flags['producer.config'], '--producer.config') : new Map<string, string>()
     for (const [k, v] of keyValues(flags.producerProperty, '--producer-property')) props.set(k, v)
     for (const k of props.keys()) {
       if (!SUPPORTED_PRODUCER_PROPS.has(k) && !IGNORED_QUIETLY.has(k)) process.stderr.write(`${TOOL}: note: producer property '${k}' is not supported and is ignored\n`)

@@ -30,7 +30,8 @@ interface ProduceFlags extends CommonPerfFlags {
   throughput: number
   acks: string
   producerProps: string[]
-  producerConfig?: string
+  /** Commander keeps the dot of `--producer.config` in the key (it camel-cases dashes only). */
+  'producer.config'?: string
   batchSize: number
   maxInFlight: number
   connections: number
@@ -155,7 +156,7 @@ function registerProduce(perf: Command): void {
     if (flags.numRecords === undefined) throw new UsageError('--num-records is required')
     if (flags.recordSize === undefined && !flags.payloadFile) throw new UsageError('--record-size or --payload-file is required')
     if (flags.recordSize !== undefined && flags.payloadFile) throw new UsageError('--record-size and --payload-file cannot be used together')
-    const props = flags.producerConfig ? readPropertiesFile(flags.producerConfig, '--producer.config') : new Map<string, string>()
+    const props = flags['producer.config'] !== undefined ? readPropertiesFile(flags['producer.config'], '--producer.config') : new Map<string, string>()
     for (const [k, v] of keyValues(flags.producerProps, '--producer-props')) props.set(k, v)
     for (const k of props.keys()) {
       if (!PRODUCER_PROPS.has(k) && !IGNORED_PRODUCER_PROPS.has(k)) process.stderr.write(`${tool}: note: producer property '${k}' is not supported and is ignored\n`)
