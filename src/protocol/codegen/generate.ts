@@ -13,12 +13,15 @@ import { loadSchema, type MessageSchema } from './schema.ts'
 
 export const OUTPUT_DIRS = { message: 'messages', metadata: 'metadata-records', 'group-coordinator': 'group-records' } as const
 
+/**
+ * Every schema of one spec folder. A missing or empty folder is an error, not "no schemas": the
+ * generator removes what it no longer produces, so a wrong path would delete every codec.
+ */
 function loadDir(dir: string): MessageSchema[] {
-  if (!existsSync(dir)) return []
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.json'))
-    .sort()
-    .map((f) => loadSchema(join(dir, f)))
+  if (!existsSync(dir)) throw new Error(`no spec folder ${dir}`)
+  const names = readdirSync(dir).filter((f) => f.endsWith('.json')).sort()
+  if (names.length === 0) throw new Error(`no *.json schemas in ${dir}`)
+  return names.map((f) => loadSchema(join(dir, f)))
 }
 
 /** Every generated file as (path relative to the output root → contents). */
@@ -30,7 +33,6 @@ export function generateFiles(specDir: string): Map<string, string> {
     if (specSub === 'message') files.set(`${outSub}/index.ts`, emitMessagesIndex(schemas))
     if (specSub === 'metadata') files.set(`${outSub}/index.ts`, emitMetadataIndex(schemas))
   }
-  if (files.size === 0) throw new Error(`no schemas found under ${specDir}`)
   return files
 }
 

@@ -12,5 +12,11 @@ const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))
 const specDir = resolve(repoRoot, process.argv[2] ?? '../shared/kafka-spec')
 const outRoot = resolve(repoRoot, 'src/protocol')
 
-const result = generate(specDir, outRoot)
-console.log(`generated from ${specDir}: ${result.written} written, ${result.unchanged} unchanged, ${result.removed} removed`)
+try {
+  const result = generate(specDir, outRoot)
+  console.log(`generated from ${specDir}: ${result.written} written, ${result.unchanged} unchanged, ${result.removed} removed`)
+} catch (err) {
+  console.error(`npm run generate: ${(err as Error).message}; nothing was changed.`)
+  console.error('Give the folder of Kafka\'s JSON message schemas (with message/, metadata/ and group-coordinator/ in it): npm run generate -- <folder>')
+  process.exitCode = 1
+}

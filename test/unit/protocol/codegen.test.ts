@@ -43,3 +43,12 @@ t.test('committed generated code matches a fresh generation', { skip: existsSync
     t.same(differing, [], `${sub}/: every file byte-identical`)
   }
 })
+
+t.test('a wrong spec folder is an error that changes nothing (it must not remove every codec)', async (t) => {
+  const root = t.testdir({ out: { messages: { 'kept.ts': '// generated\n' } }, empty: { message: {}, metadata: {}, 'group-coordinator': {} } })
+  const out = join(root, 'out')
+  const empty = join(root, 'empty')
+  t.throws(() => generate(join(out, 'no-such-spec'), out), /no spec folder .*no-such-spec/)
+  t.throws(() => generate(empty, out), /no \*\.json schemas in /)
+  t.same(readdirSync(join(out, 'messages')), ['kept.ts'], 'the output is untouched')
+})
