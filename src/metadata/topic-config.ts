@@ -84,7 +84,8 @@ function checkValue(key: TopicKey, value: string): string | null {
     case 'list': {
       const items = value.split(',').map((s) => s.trim()).filter(Boolean)
       const bad = key.oneOf ? items.find((i) => !key.oneOf!.includes(i)) : undefined
-      return bad ? `Invalid value ${bad}; accepted: ${key.oneOf!.join(', ')}` : null
+      if (bad === undefined) return null
+      return items.length === 1 ? `String must be one of: ${key.oneOf!.join(', ')}` : `${bad} is not one of: ${key.oneOf!.join(', ')}`
     }
   }
 }
