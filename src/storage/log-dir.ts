@@ -83,9 +83,16 @@ export class LogDir {
   /** Throws when the directory is locked by a live process or belongs to another cluster or node. */
   static open(path: string, o: LogDirOptions): LogDir {
     const dir = resolve(path)
-    mkdirSync(dir, { recursive: true })
+    try {
+      mkdirSync(dir, { recursive: true })
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException
+      const why = e.code === 'EEXIST' || e.code === 'ENOTDIR' ? 'a file is in the way' : e.code === 'EACCES' ? 'permission denied' : e.message
+      throw new Error(`log.dirs: cannot create the log directory ${dir}: ${why}`, { cause: err })
+    }
     acquireLock(dir)
     try {
+      const formatted = !existsSync(`${dir}/${META_PROPERTIES}`)
       const meta = readOrWriteMetaProperties(dir, o)
       const markerPath = `${dir}/${CLEAN_SHUTDOWN_FILE}`
       const cleanShutdown = existsSync(markerPath)
@@ -94,7 +101,8 @@ export class LogDir {
         rmSync(markerPath)
         fsyncDirectory(dir)
       }
-      o.logger?.info({ logDir: dir, cleanShutdown, clusterId: meta.clusterId, directoryId: meta.directoryId }, 'log dir opened')
+      if (formatted) o.logger?.info({ logDir: dir, clusterId: meta.clusterId, directoryId: meta.directoryId }, 'log dir formatted (first start)')
+      else o.logger?.info({ logDir: dir, cleanShutdown, clusterId: meta.clusterId, directoryId: meta.directoryId }, 'log dir opened')
       return new LogDir(dir, o.nodeId, meta.clusterId, meta.directoryId, cleanShutdown, o.logger)
     } catch (err) {
       releaseLock(dir)

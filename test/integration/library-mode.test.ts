@@ -52,6 +52,12 @@ t.test('a listener port already in use: an error naming the listener and `listen
   })
 })
 
+t.test('log.dirs naming a file: an error naming log.dirs', async (t) => {
+  const dir = t.testdir({ 'a-file': 'not a directory' })
+  await t.rejects(Broker.start({ config: { 'log.dirs': join(dir, 'a-file') } }), { message: /^log\.dirs: cannot create the log directory .*a-file: a file is in the way$/ })
+  await t.rejects(Broker.start({ config: { 'log.dirs': join(dir, 'a-file', 'below') } }), { message: /^log\.dirs: cannot create the log directory .*below: a file is in the way$/ })
+})
+
 t.test('a misspelt key in library mode (silent by default) is reported as a process warning, once', async (t) => {
   const seen: Error[] = []
   const onWarning = (w: Error): void => {
