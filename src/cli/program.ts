@@ -4,6 +4,7 @@
  * exits with code 2; a failure at run time (unreachable broker, a Kafka error) prints one line
  * and exits with code 1.
  */
+import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
 import { registerServerStart } from './commands/server-start.ts'
 import { registerTopics } from './commands/topics.ts'
@@ -45,6 +46,9 @@ registerConsumerGroups(program)
 registerConfigs(program)
 registerDumpLog(program)
 registerPerf(program)
+// `--version` on every tool, as Kafka's scripts have it.
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+for (const c of [program, ...program.commands]) c.version(version, '--version', 'print the Samsa version and exit')
 
 try {
   await program.parseAsync(process.argv)

@@ -4,6 +4,7 @@
  * one line within the timeout; legacy flags from old tutorials get a one-line notice.
  */
 import t from 'tap'
+import { readFileSync } from 'node:fs'
 import { startBroker } from '../helpers/broker.ts'
 import { lines, mapLimit, samsa, type CliResult } from './run-cli.ts'
 
@@ -118,4 +119,13 @@ t.test('legacy flags from old tutorials', async (t) => {
   t.equal(both.code, 0, both.stderr)
   t.equal(both.stdout, 'old-school\n')
   t.match(both.stderr, /--zookeeper is ignored: Samsa has no ZooKeeper/)
+})
+
+t.test('--version, on the program and on each tool, as Kafka\'s scripts have it', async (t) => {
+  const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  for (const args of [['--version'], ['topics', '--version'], ['console-consumer', '--version']]) {
+    const r = await samsa(args)
+    t.equal(r.code, 0, args.join(' '))
+    t.equal(r.stdout, `${version}\n`)
+  }
 })
