@@ -32,7 +32,8 @@ interface GroupsFlags extends ConnectionFlags {
   topic: string[]
   allTopics: boolean
   members: boolean
-  state: boolean
+  /** true (no value), or with --list a comma-separated state filter (KIP-518). */
+  state: boolean | string
   toEarliest: boolean
   toLatest: boolean
   toCurrent: boolean
@@ -58,11 +59,11 @@ export function registerConsumerGroups(program: Command): void {
     .option('--reset-offsets', 'reset the offsets of --group (only when it has no active members); a dry run unless --execute', false)
     .option('--delete-offsets', 'delete the committed offsets of --group for --topic', false)
     .option('--group <group>', 'the consumer group (repeatable for --describe and --delete)', collect, [])
-    .option('--all-groups', 'with --describe or --delete: every group', false)
+    .option('--all-groups', 'with --describe, --delete or --reset-offsets: every group', false)
     .option('--topic <topic>', 'with --reset-offsets/--delete-offsets: TOPIC (all partitions) or TOPIC:0,1 (repeatable)', collect, [])
     .option('--all-topics', 'with --reset-offsets: every topic the group has offsets for', false)
     .option('--members', 'with --describe: one row per member (CONSUMER-ID HOST CLIENT-ID #PARTITIONS)', false)
-    .option('--state', 'with --describe: the group\'s coordinator, assignment strategy, state and member count', false)
+    .option('--state [states]', 'with --describe: the group\'s coordinator, assignment strategy, state and member count; with --list: each group\'s state, only groups in the given states (e.g. Stable,Empty) if any', false)
     .option('--to-earliest', 'reset to the earliest offset', false)
     .option('--to-latest', 'reset to the latest offset', false)
     .option('--to-current', 'reset to the current committed offset', false)
@@ -83,10 +84,10 @@ export function registerConsumerGroups(program: Command): void {
       const groups = new GroupAdmin(client)
       const groupIds = flags.allGroups ? (await groups.listGroups()).map((g) => g.groupId) : flags.group
       switch (action) {
-        case 'list': return void process.stdout.write((await groups.listGroups()).map((g) => `${g.groupId}\n`).join(''))
+        case 'list': return void process.stdout.write(listing(await groups.listGroups(), flags.state))
         case 'describe': return await describe(client, groups, groupIds, f2view(flags))
         case 'delete': return await remove(groups, groupIds)
-        case 'resetOffsets': return await reset(client, groups, flags, scenario!)
+        case 'resetOffsets': return await reset(client, groups, groupIds, flags, scenario!)
         case 'deleteOffsets': {
           const partitions = await resolvePartitions(client, groups, flags.group[0]!, flags.topic, false)
           if (!(await deleteOffsets(groups, flags.group[0]!, partitions))) process.exitCode = 1
@@ -118,19 +119,20 @@ function checkUsage(f: GroupsFlags, cmd: Command): Action {
     if (given && !allowed.includes(action)) throw new UsageError(`${flag} can only be used with ${allowed.map(flagName).join(' or ')}`)
   }
   onlyWith('--group', f.group.length > 0, ['describe', 'delete', 'resetOffsets', 'deleteOffsets'])
-  onlyWith('--all-groups', f.allGroups, ['describe', 'delete'])
+  onlyWith('--all-groups', f.allGroups, ['describe', 'delete', 'resetOffsets'])
   onlyWith('--topic', f.topic.length > 0, ['resetOffsets', 'deleteOffsets'])
   onlyWith('--all-topics', f.allTopics, ['resetOffsets'])
   onlyWith('--members', f.members, ['describe'])
-  onlyWith('--state', f.state, ['describe'])
-  if (f.members && f.state) throw new UsageError('--members and --state cannot be used together')
+  onlyWith('--state', f.state !== false, ['describe', 'list'])
+  if (typeof f.state === 'string' && action !== 'list') throw new UsageError('--state takes a list of states only with --list')
+  if (f.members && f.state !== false) throw new UsageError('--members and --state cannot be used together')
   onlyWith('--dry-run', f.dryRun, ['resetOffsets'])
   onlyWith('--execute', f.execute, ['resetOffsets'])
   for (const s of ['toEarliest', 'toLatest', 'toCurrent', 'toOffset', 'shiftBy', 'toDatetime'] as const) {
     onlyWith(flagName(s), isExplicit(cmd, s), ['resetOffsets'])
   }
   if (action !== 'list') {
-    const many = action === 'describe' || action === 'delete'
+    const many = action === 'describe' || action === 'delete' || action === 'resetOffsets'
     if (f.group.length === 0 && !f.allGroups) throw new UsageError(`${flagName(action)} needs --group${many ? ' (or --all-groups)' : ''}`)
     if (f.group.length > 0 && f.allGroups) throw new UsageError('--group and --all-groups cannot be used together')
     if (!many && f.group.length > 1) throw new UsageError(`${flagName(action)} takes a single --group`)
@@ -161,16 +163,27 @@ function scenarioOf(f: GroupsFlags): Scenario {
   return given[0]!
 }
 
-async function reset(client: KafkaClient, groups: GroupAdmin, f: GroupsFlags, scenario: Scenario): Promise<void> {
-  const groupId = f.group[0]!
+async function reset(client: KafkaClient, groups: GroupAdmin, groupIds: readonly string[], f: GroupsFlags, scenario: Scenario): Promise<void> {
   if (!f.dryRun && !f.execute) {
     process.stderr.write('WARN: No action will be performed as the --execute option is missing. Add --execute to reset the offsets, or --dry-run to only show them without this warning.\n')
   }
-  await requireInactive(groups, groupId)
-  const partitions = await resolvePartitions(client, groups, groupId, f.topic, f.allTopics)
-  const plan = await planReset(client, groups, groupId, partitions, scenario)
-  if (f.execute) await groups.alterOffsets(groupId, plan)
-  process.stdout.write(resetTable(groupId, plan))
+  // Every group is checked before any is changed: with --all-groups, one active group stops it all.
+  for (const groupId of groupIds) await requireInactive(groups, groupId)
+  for (const groupId of groupIds) {
+    const partitions = await resolvePartitions(client, groups, groupId, f.topic, f.allTopics)
+    const plan = await planReset(client, groups, groupId, partitions, scenario)
+    if (f.execute) await groups.alterOffsets(groupId, plan)
+    process.stdout.write(resetTable(groupId, plan))
+  }
+}
+
+/** --list: group ids; with --state, Kafka's GROUP/STATE table, filtered by the states given (case-insensitive). */
+function listing(all: readonly { groupId: string; state: string }[], state: boolean | string): string {
+  if (state === false) return all.map((g) => `${g.groupId}\n`).join('')
+  const wanted = typeof state === 'string' ? new Set(state.split(',').map((x) => x.trim().toLowerCase()).filter(Boolean)) : null
+  const shown = wanted === null ? all : all.filter((g) => wanted.has(g.state.toLowerCase()))
+  const width = Math.max(15, ...shown.map((g) => g.groupId.length))
+  return [['GROUP', 'STATE'], ...shown.map((g) => [g.groupId, g.state])].map(([a, b]) => `${a!.padEnd(width)} ${b}\n`).join('')
 }
 
 async function remove(groups: GroupAdmin, groupIds: readonly string[]): Promise<void> {
@@ -241,7 +254,7 @@ const comparePartitions = (a: TopicPartition, b: TopicPartition): number => (a.t
 const sortPartitions = (list: readonly TopicPartition[]): TopicPartition[] => [...list].sort(comparePartitions)
 
 type View = 'offsets' | 'members' | 'state'
-const f2view = (f: GroupsFlags): View => (f.members ? 'members' : f.state ? 'state' : 'offsets')
+const f2view = (f: GroupsFlags): View => (f.members ? 'members' : f.state !== false ? 'state' : 'offsets')
 
 async function describe(client: KafkaClient, groups: GroupAdmin, groupIds: readonly string[], view: View): Promise<void> {
   for (const groupId of groupIds) {
