@@ -3,6 +3,7 @@
  * src/runtime/shard-host.ts (testable without threads). The data path arrives on parentPort; the
  * comlink control channel is the MessagePort passed in workerData.
  */
+/// <reference path="../src/types/comlink-node-adapter.d.ts" />
 import { parentPort, workerData } from 'node:worker_threads'
 import * as Comlink from 'comlink'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'

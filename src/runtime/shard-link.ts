@@ -10,6 +10,9 @@
  * that answers `request_timed_out`; a late response is then dropped, but the request still counts
  * as in flight until the worker answers or dies, because it still occupies the worker's mailbox.
  */
+// comlink ships no types for its Node adapter: referenced here so that a project type-checking
+// Samsa from outside (without this tsconfig) finds them too.
+/// <reference path="../types/comlink-node-adapter.d.ts" />
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads'
 import * as Comlink from 'comlink'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
