@@ -125,6 +125,10 @@ export function loadBrokerConfig(props: ReadonlyMap<string, string>, options: Lo
   const logDirs = values.has('log.dirs') ? r.list('log.dirs') : [r.string('log.dir')]
   if (logDirs.length === 0) throw new ConfigError('log.dirs: at least one directory is required')
   const nodeId = values.has('node.id') || !values.has('broker.id') ? r.int('node.id') : r.int('broker.id')
+  const shardWorkers = values.has('samsa.shard.workers') ? r.int('samsa.shard.workers') : (options.defaultShardWorkers ?? defaultShardWorkers())
+  // Keys whose default is derived (no static default) are described with the value in use.
+  const raw = r.resolved()
+  raw.set('samsa.shard.workers', String(shardWorkers))
   const config: BrokerConfig = {
     nodeId,
     processRoles: roles,
@@ -142,7 +146,7 @@ export function loadBrokerConfig(props: ReadonlyMap<string, string>, options: Lo
     queuedMaxRequests: r.int('queued.max.requests'),
     connectionsMaxIdleMs: r.duration('connections.max.idle.ms'),
     cleanerThreads: r.int('log.cleaner.threads'),
-    shardWorkers: values.has('samsa.shard.workers') ? r.int('samsa.shard.workers') : (options.defaultShardWorkers ?? defaultShardWorkers()),
+    shardWorkers,
     logFormat: r.string('samsa.log.format') as BrokerConfig['logFormat'],
     logLevel: r.string('samsa.log.level'),
     metricsListener: parseHostPort(r.string('samsa.metrics.listener'), 'samsa.metrics.listener'),
@@ -150,7 +154,7 @@ export function loadBrokerConfig(props: ReadonlyMap<string, string>, options: Lo
     fileDeleteDelayMs: r.duration('file.delete.delay.ms'),
     offsetCheckpointIntervalMs: r.duration('log.flush.offset.checkpoint.interval.ms'),
     retentionCheckIntervalMs: r.duration('log.retention.check.interval.ms'),
-    raw: r.resolved(),
+    raw,
     explicitKeys: new Set(values.keys()),
   }
   return { config, warnings }

@@ -95,3 +95,8 @@ t.test('long timers do not fire early', async (t) => {
   t.equal(fired, 1, 'a due timer fires')
   soon.cancel()
 })
+
+t.test('a derived default is described with the value in use (samsa.shard.workers)', async (t) => {
+  t.equal(loadBrokerConfig(new Map()).config.raw.get('samsa.shard.workers'), String(loadBrokerConfig(new Map()).config.shardWorkers))
+  t.equal(loadBrokerConfig(new Map([['samsa.shard.workers', '3']])).config.raw.get('samsa.shard.workers'), '3')
+})
