@@ -10,7 +10,8 @@
 import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
 import cliProgress from 'cli-progress'
-import { ConsumePerf, EndToEndPerf, ProducePerf, type PerfResult, type PerfStats } from '../../client/perf.ts'
+import { ConsumePerf, EndToEndPerf, ProducePerf } from '../../client/perf.ts'
+import type { PerfResult, PerfStats } from '../../client/perf-stats.ts'
 import { parseCodec, type CompressionType } from '../../client/compression.ts'
 import { ClientError } from '../../client/errors.ts'
 import {
