@@ -19,7 +19,7 @@ import { resolveConfig } from './config.ts'
 import type { RaftConfig, ResolvedConfig } from './config.ts'
 import { handleAppend, handleHeartbeat, handleSnapshot } from './follower.ts'
 import { RaftLog } from './log.ts'
-import { applyChange, encodeConfigEntry } from './membership.ts'
+import { proposeConfChange, syncProgress } from './conf-change.ts'
 import type { ConfChange } from './membership.ts'
 import { Progress } from './progress.ts'
 import { hasQuorum, voteResult } from './quorum.ts'
@@ -414,67 +414,14 @@ export class Raft {
     return { index: e.index, term: e.term }
   }
 
-  /**
-   * Appends a config entry that adds or removes one voter or learner, or promotes a learner
-   * (thesis §4.1–4.3, §4.2.1). Refused while: we do not lead; a transfer is under way; the
-   * previous change (of any kind) is uncommitted (one at a time); we have not committed an entry
-   * of our own term (the single-server bug's fix: only then is every older change committed and
-   * known to us); the change is a no-op or does not fit the node's role; it would leave no
-   * voter; it promotes a learner whose match is below our commit index ('not_caught_up': the
-   * enlarged quorum could not commit at once). The new configuration takes effect here, on
-   * append: progress is created for an added voter or learner (which then receives the log or a
-   * snapshot) and dropped for a removed one, a promoted learner keeps its progress, and quorums
-   * count the new voter set from now on.
-   */
+  /** Appends a single-server configuration change (conf-change.ts says when it is refused). */
   proposeConfChange(cc: ConfChange): ProposeResult {
-    assert(Number.isInteger(cc.node) && cc.node > 0, `conf change node ${cc.node} is not a node id`)
-    if (this.role !== 'leader') return { error: 'not_leader', leaderId: this.lead }
-    if (this.leadTransferee !== 0) return { error: 'transferring', leaderId: this.id }
-    if (this.log.config.lastChangeIndex > this.log.committed) return { error: 'change_pending', leaderId: this.id }
-    if (this.log.term(this.log.committed) !== this.term) return { error: 'term_not_committed', leaderId: this.id }
-    const isVoter = this.voters.includes(cc.node)
-    const isLearner = this.learners.includes(cc.node)
-    const noOp = cc.type === 'addVoter' ? isVoter
-      : cc.type === 'removeVoter' ? !isVoter
-      : cc.type === 'addLearner' ? isVoter || isLearner // demotion is not supported: removeVoter, then addLearner
-      : !isLearner
-    if (noOp) return { error: 'no_op_change', leaderId: this.id }
-    // Promotion: the learner must already hold everything committed, so that the new quorum
-    // (which needs its ack whenever one other voter is down) can commit at once.
-    if (cc.type === 'addVoter' && isLearner && (this.progress.get(cc.node)?.match ?? 0) < this.log.committed) {
-      return { error: 'not_caught_up', leaderId: this.id }
-    }
-    const next = applyChange(this.log.config.current, cc)
-    if (next.voters.length === 0) return { error: 'last_voter', leaderId: this.id }
-    if (this.log.lastIndex() - this.log.committed >= this.cfg.maxUncommittedEntries) {
-      return { error: 'overloaded', leaderId: this.id }
-    }
-    const data = encodeConfigEntry({ change: cc, voters: next.voters, learners: next.learners })
-    const e: Entry = appendEntries(this, [{ index: 0, term: 0, kind: 'config', data }])
-    assert(this.voters.length === next.voters.length && this.learners.length === next.learners.length,
-      'the appended configuration is in force at once')
-    this.pendingProposals.push({ index: e.index, term: e.term })
-    bcastAppend(this, false)
-    this.maybeStepDownRemoved()
-    return { index: e.index, term: e.term }
+    return proposeConfChange(this, cc)
   }
 
   /** Leader: progress for every voter and learner in the configuration (and ourselves), none for others. */
   syncProgress(): void {
-    const replicas = this.replicas()
-    for (const v of replicas) {
-      if (this.progress.has(v)) continue
-      // Start probing at the config entry itself: a caught-up node matches just below it, a new
-      // one rejects and the hints walk next back (or down to a snapshot).
-      const pr = new Progress(this.log.lastIndex(), this.cfg.maxInflightMessages)
-      // Counts as heard from, so check-quorum does not depose us before it could answer.
-      pr.recentActive = true
-      this.progress.set(v, pr)
-    }
-    for (const v of [...this.progress.keys()]) {
-      if (v !== this.id && !replicas.includes(v)) this.progress.delete(v)
-    }
-    if (this.leadTransferee !== 0 && !this.voters.includes(this.leadTransferee)) this.leadTransferee = 0
+    syncProgress(this)
   }
 
   readIndex(context: string): Refusal | null {
