@@ -246,6 +246,31 @@ t.test('connections.max.idle.ms closes idle connections, not one waiting for an 
   t.ok(await idle.closed(10_000), 'a connection that never sends is closed too')
 })
 
+t.test('a partition fetched twice in one request is answered once, with the later entry\'s offset', async (t) => {
+  const { encodeFetchRequest } = await import('../../src/protocol/messages/fetch-request.ts')
+  const { decodeFetchResponse } = await import('../../src/protocol/messages/fetch-response.ts')
+  const c = await client(t)
+  t.equal(await createTopic(c, 'raw-twice-fetch'), 0)
+  for (let i = 0; i < 2; i++) {
+    c.send(produceFrame('raw-twice-fetch', 20 + i, buildRecordBatch({ records: [{ value: `v${i}` }] })))
+    await c.response(0, 9)
+  }
+  const part = (fetchOffset: number) => ({ partition: 0, currentLeaderEpoch: -1, fetchOffset, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20, replicaDirectoryId: 'AAAAAAAAAAAAAAAAAAAAAA' })
+  c.send(RawClient.frame(1, 11, 4, (w) => encodeFetchRequest(w, 11, {
+    clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1 }, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20,
+    isolationLevel: 0, sessionId: 0, sessionEpoch: -1, forgottenTopicsData: [], rackId: '',
+    topics: [
+      { topic: 'raw-twice-fetch', topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitions: [part(0)] },
+      { topic: 'raw-twice-fetch', topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitions: [part(1)] },
+    ],
+  })))
+  const res = decodeFetchResponse((await c.response(1, 11)).body, 11)
+  t.equal(res.responses.length, 1, 'one topic entry')
+  t.equal(res.responses[0]!.partitions.length, 1, 'one partition entry')
+  const records = res.responses[0]!.partitions[0]!.records!
+  t.equal(Number(records.readBigInt64BE(0)), 1, 'read from the later entry\'s offset')
+})
+
 t.test('an incremental fetch (session epoch > 0) gets FETCH_SESSION_ID_NOT_FOUND: this broker keeps no fetch sessions', async (t) => {
   const { encodeFetchRequest } = await import('../../src/protocol/messages/fetch-request.ts')
   const { decodeFetchResponse } = await import('../../src/protocol/messages/fetch-response.ts')

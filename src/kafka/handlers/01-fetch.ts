@@ -26,9 +26,10 @@ const READ_COMMITTED = 1
 interface Target {
   readonly data: PartitionData
   readonly hosted: HostedPartition
-  readonly fetchOffset: number
-  readonly maxBytes: number
-  readonly currentLeaderEpoch: number
+  // Not readonly: a partition named again later in the request takes that entry's parameters.
+  fetchOffset: number
+  maxBytes: number
+  currentLeaderEpoch: number
 }
 
 /**
@@ -164,11 +165,25 @@ export async function handleFetch(ctx: RequestContext, req: FetchRequest): Promi
   }
   const responses: FetchableTopicResponse[] = []
   const targets: Target[] = []
+  // A partition asked for twice is answered once, where it first appeared, with the last
+  // request's parameters — Kafka collects the request's partitions in an insertion-ordered map.
+  const seen = new Map<string, PartitionData>()
   for (const ft of req.topics) {
     const { topic, error } = resolveTopic(ctx, ft.topic, ft.topicId)
     const partitions: PartitionData[] = []
     responses.push({ topic: ft.topic, topicId: ft.topicId, partitions })
     for (const fp of ft.partitions) {
+      const key = `${ctx.apiVersion >= 13 ? ft.topicId : ft.topic}\u0000${fp.partition}`
+      const earlier = seen.get(key)
+      if (earlier !== undefined) {
+        const target = targets.find((t) => t.data === earlier)
+        if (target !== undefined) {
+          target.fetchOffset = fp.fetchOffset
+          target.maxBytes = Math.min(fp.partitionMaxBytes, req.maxBytes)
+          target.currentLeaderEpoch = fp.currentLeaderEpoch
+        }
+        continue
+      }
       const meta = topic?.partitions[fp.partition]
       const hosted = topic ? ctx.broker.replicas.lookup(topic.topicId, fp.partition) : undefined
       let err: InternalError | null = error ?? null
@@ -176,6 +191,7 @@ export async function handleFetch(ctx: RequestContext, req: FetchRequest): Promi
       else if (!err && req.replicaId >= 0) err = 'not_leader_or_follower' // replica fetches come with replication
       else if (!err && (!hosted || meta!.leader !== ctx.broker.nodeId)) err = 'not_leader_or_follower'
       const data = emptyPartition(fp.partition, err)
+      seen.set(key, data)
       partitions.push(data)
       if (!err) targets.push({ data, hosted: hosted!, fetchOffset: fp.fetchOffset, maxBytes: Math.min(fp.partitionMaxBytes, req.maxBytes), currentLeaderEpoch: fp.currentLeaderEpoch })
     }
@@ -214,10 +230,11 @@ export async function handleFetch(ctx: RequestContext, req: FetchRequest): Promi
   }
   for (const t of targets) if (ctx.broker.replicas.lookup(t.hosted.topicId, t.hosted.partition) !== t.hosted) answerGone(ctx, t)
   fillMaxBytes(targets, req.maxBytes)
+  const answered = responses.filter((r) => r.partitions.length > 0) // entries left empty by duplicates
   if (ctx.broker.metrics !== null) {
     for (const t of targets) if (t.data.records && t.data.records.length > 0) ctx.broker.metrics.fetched(t.hosted.topic, t.data.records.length)
   }
-  return { throttleTimeMs: ctx.broker.throttleTimeMs(ctx), errorCode: ErrorCode.NONE, sessionId: 0, responses, nodeEndpoints: [] }
+  return { throttleTimeMs: ctx.broker.throttleTimeMs(ctx), errorCode: ErrorCode.NONE, sessionId: 0, responses: answered, nodeEndpoints: [] }
 }
 
 export default defineHandler<FetchRequest, FetchResponse>({
