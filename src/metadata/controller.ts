@@ -9,7 +9,7 @@
 import { topicByName, type MetadataImage } from './image.ts'
 import { RESOURCE_TYPE, type MetadataRecord } from './records.ts'
 import { collisionKey, validateTopicName } from './topic-names.ts'
-import { TOPIC_CONFIG_KEYS, validateTopicConfig } from './topic-config.ts'
+import { TOPIC_CONFIG_KEYS, normalizeTopicConfigValue, validateTopicConfig } from './topic-config.ts'
 
 export type ControllerError =
   | 'topic_already_exists' | 'invalid_topic_exception' | 'invalid_partitions' | 'invalid_replication_factor'
@@ -53,7 +53,8 @@ export function planCreateTopic(image: MetadataImage, req: CreateTopicRequest, c
   // Kafka (ReplicationControlManager.computeConfigChanges): a null value cannot create a topic.
   const nullConfigs = req.configs.filter((c) => c.value === null).map((c) => c.name)
   if (nullConfigs.length > 0) return { error: 'invalid_config', message: `Null value not supported for topic configs: ${nullConfigs.join(',')}` }
-  const configError = validateTopicConfig(req.configs)
+  const configs = req.configs.map((c) => ({ name: c.name, value: normalizeTopicConfigValue(c.name, c.value!) }))
+  const configError = validateTopicConfig(configs)
   if (configError) return { error: 'invalid_config', message: configError }
   const live = liveBrokerIds(image)
   const assignment = req.assignments.length > 0
@@ -62,9 +63,7 @@ export function planCreateTopic(image: MetadataImage, req: CreateTopicRequest, c
   if ('error' in assignment) return assignment
   const topicId = ctx.newTopicId()
   const records: MetadataRecord[] = [{ type: 'Topic', name: req.name, topicId }]
-  for (const c of req.configs) {
-    if (c.value !== null) records.push({ type: 'Config', resourceType: RESOURCE_TYPE.TOPIC, resourceName: req.name, name: c.name, value: c.value })
-  }
+  for (const c of configs) records.push({ type: 'Config', resourceType: RESOURCE_TYPE.TOPIC, resourceName: req.name, name: c.name, value: c.value })
   assignment.replicas.forEach((replicas, partitionId) => {
     records.push(partitionRecord(topicId, partitionId, replicas, image))
   })
@@ -186,8 +185,11 @@ function duplicateKey(names: readonly string[]): boolean {
 export function planReplaceTopicConfigs(image: MetadataImage, topic: string, entries: readonly { name: string; value: string | null }[]): Plan {
   if (!topicByName(image, topic)) return { error: 'unknown_topic_or_partition', message: `The topic '${topic}' does not exist.` }
   if (duplicateKey(entries.map((e) => e.name))) return { error: 'invalid_request', message: 'Error due to duplicate config keys' }
+  // As Kafka (KAFKA-9695): a null value is refused, not read as "remove the key".
+  const nulled = entries.find((e) => e.value === null)
+  if (nulled !== undefined) return { error: 'invalid_request', message: `Null value not supported for : ${nulled.name}` }
   const next = new Map<string, string>()
-  for (const e of entries) if (e.value !== null) next.set(e.name, e.value)
+  for (const e of entries) next.set(e.name, e.value!)
   return configRecords(image, topic, next)
 }
 
@@ -225,7 +227,8 @@ function splitList(value: string): string[] {
 }
 
 /** Validates `next` and returns the ConfigRecords that turn the topic's current overrides into it (none if equal). */
-function configRecords(image: MetadataImage, topic: string, next: ReadonlyMap<string, string>): Plan {
+function configRecords(image: MetadataImage, topic: string, requested: ReadonlyMap<string, string>): Plan {
+  const next = new Map([...requested].map(([name, value]) => [name, normalizeTopicConfigValue(name, value)]))
   const problem = validateTopicConfig([...next].map(([name, value]) => ({ name, value })))
   if (problem) return { error: 'invalid_config', message: problem }
   const current = image.topicConfigs.get(topic) ?? new Map<string, string>()

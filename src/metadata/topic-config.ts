@@ -36,12 +36,27 @@ export const TOPIC_CONFIG_KEYS: Readonly<Record<string, TopicKey>> = {
   'min.cleanable.dirty.ratio': { kind: 'double', brokerKeys: ['log.cleaner.min.cleanable.ratio'], min: 0, max: 1 },
   'min.compaction.lag.ms': { kind: 'long', brokerKeys: ['log.cleaner.min.compaction.lag.ms'], min: 0 },
   'min.insync.replicas': { kind: 'int', brokerKeys: ['min.insync.replicas'], min: 1 },
-  'retention.bytes': { kind: 'long', brokerKeys: ['log.retention.bytes'], min: -1 },
+  // No lower bound, as in Kafka: any negative value means "no size limit".
+  'retention.bytes': { kind: 'long', brokerKeys: ['log.retention.bytes'] },
   'retention.ms': { kind: 'long', brokerKeys: ['log.retention.ms', 'log.retention.minutes', 'log.retention.hours'], min: -1, fallback: '604800000' },
   'segment.bytes': { kind: 'int', brokerKeys: ['log.segment.bytes'], min: 14 },
   'segment.index.bytes': { kind: 'int', brokerKeys: ['log.index.size.max.bytes'], min: 4 },
   'segment.ms': { kind: 'long', brokerKeys: ['log.roll.ms', 'log.roll.hours'], min: 1, fallback: '604800000' },
   'unclean.leader.election.enable': { kind: 'boolean', brokerKeys: ['unclean.leader.election.enable'], fallback: 'false' },
+}
+
+/**
+ * A value as Kafka's ConfigDef parses it, written back in its canonical form: surrounding
+ * whitespace dropped, booleans in lower case (accepted in any case), list items trimmed and
+ * joined with ','. Unknown keys are returned as they are (validation refuses them).
+ */
+export function normalizeTopicConfigValue(name: string, value: string): string {
+  const key = TOPIC_CONFIG_KEYS[name]
+  if (!key) return value
+  const v = value.trim()
+  if (key.kind === 'boolean') return v.toLowerCase() === 'true' || v.toLowerCase() === 'false' ? v.toLowerCase() : v
+  if (key.kind === 'list') return v.split(/\s*,\s*/).filter(Boolean).join(',')
+  return v
 }
 
 /** Returns a message naming the first invalid entry, or null. */

@@ -358,3 +358,38 @@ t.test('compression.type recompresses produced batches to the topic codec; produ
   t.equal(bad!.errorCode, INVALID_CONFIG, 'an unknown codec is refused with INVALID_CONFIG')
   t.match(bad!.errorMessage ?? '', /compression\.type/, `with a message naming the key (${bad!.errorMessage})`)
 })
+
+t.test('edge cases answered as Kafka answers them (empty key lists, names, nulls, duplicates, value forms)', async (t) => {
+  const { encodeDescribeConfigsRequest } = await import('../../src/protocol/messages/describe-configs-request.ts')
+  const { decodeDescribeConfigsResponse } = await import('../../src/protocol/messages/describe-configs-response.ts')
+  const { encodeCreatePartitionsRequest } = await import('../../src/protocol/messages/create-partitions-request.ts')
+  const { decodeCreatePartitionsResponse } = await import('../../src/protocol/messages/create-partitions-response.ts')
+  const c = await raw(t)
+  await admin.createTopics({ topics: [{ topic: 'cfg-edge', numPartitions: 2 }] })
+  const describe = async (resourceType: number, resourceName: string, configurationKeys: string[] | null) => {
+    c.send(RawClient.frame(32, 4, 9, (w) => encodeDescribeConfigsRequest(w, 4, { resources: [{ resourceType, resourceName, configurationKeys }], includeSynonyms: false, includeDocumentation: false })))
+    return decodeDescribeConfigsResponse((await c.response(32, 4)).body, 4).results[0]!
+  }
+  const all = (await describe(TOPIC, 'cfg-edge', null)).configs.length
+  t.ok(all > 10)
+  t.equal((await describe(TOPIC, 'cfg-edge', [])).configs.length, all, 'an empty key list means every key')
+  t.equal((await describe(BROKER, String(broker.nodeId), [])).configs.length, (await describe(BROKER, String(broker.nodeId), null)).configs.length)
+  t.equal((await describe(TOPIC, 'bad name!', null)).errorCode, 17, 'INVALID_TOPIC_EXCEPTION for a name no topic can have')
+  t.same((await describe(BROKER, '', null)).configs, [], 'the cluster-default resource holds dynamic defaults only: none')
+
+  const nulled = (await replace(c, 1, [{ resourceType: TOPIC, resourceName: 'cfg-edge', configs: [{ name: 'retention.ms', value: null }] }]))[0]!
+  t.same([nulled.errorCode, nulled.errorMessage], [INVALID_REQUEST, 'Null value not supported for : retention.ms'], 'AlterConfigs refuses a null value')
+
+  c.send(RawClient.frame(37, 3, 10, (w) => encodeCreatePartitionsRequest(w, 3, { topics: [{ name: 'cfg-edge', count: 3, assignments: null }, { name: 'cfg-edge', count: 3, assignments: null }], timeoutMs: 5000, validateOnly: false })))
+  const dup = decodeCreatePartitionsResponse((await c.response(37, 3)).body, 3).results
+  t.same(dup.map((r) => [r.name, r.errorCode, r.errorMessage]), [['cfg-edge', INVALID_REQUEST, 'Duplicate topic name.']], 'one INVALID_REQUEST')
+  t.equal((await admin.fetchTopicMetadata({ topics: ['cfg-edge'] })).topics[0]!.partitions.length, 2, 'and the topic is left as it was')
+
+  const forms = (await replace(c, 1, [{ resourceType: TOPIC, resourceName: 'cfg-edge', configs: [
+    { name: 'unclean.leader.election.enable', value: 'TRUE' }, { name: 'compression.type', value: ' gzip' },
+    { name: 'cleanup.policy', value: 'compact, delete' }, { name: 'retention.bytes', value: '-5' },
+  ] }]))[0]!
+  t.equal(forms.errorCode, 0, `values Kafka's parser accepts are accepted (${forms.errorMessage})`)
+  const cfg = await topicConfigs(broker, 'cfg-edge')
+  t.same(['unclean.leader.election.enable', 'compression.type', 'cleanup.policy', 'retention.bytes'].map((k) => cfg.get(k)!.value), ['true', 'gzip', 'compact,delete', '-5'], 'and described in canonical form')
+})

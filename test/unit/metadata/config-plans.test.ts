@@ -26,7 +26,7 @@ const base = withRecords([
 ], EMPTY_IMAGE)
 
 t.test('AlterConfigs replaces the whole set', async (t) => {
-  const plan = planReplaceTopicConfigs(base, 't', [{ name: 'segment.bytes', value: '4096' }, { name: 'max.message.bytes', value: '2000' }, { name: 'flush.ms', value: null }])
+  const plan = planReplaceTopicConfigs(base, 't', [{ name: 'segment.bytes', value: '4096' }, { name: 'max.message.bytes', value: '2000' }])
   t.same(plan, { records: [
     { type: 'Config', resourceType: 2, resourceName: 't', name: 'retention.ms', value: null },
     { type: 'Config', resourceType: 2, resourceName: 't', name: 'max.message.bytes', value: '2000' },
@@ -38,6 +38,7 @@ t.test('AlterConfigs replaces the whole set', async (t) => {
   t.match(planReplaceTopicConfigs(base, 't', [{ name: 'a.b', value: '1' }]), { error: 'invalid_config', message: /Unknown topic config name: a\.b/ })
   t.match(planReplaceTopicConfigs(base, 't', [{ name: 'retention.ms', value: '1' }, { name: 'retention.ms', value: '2' }]), { error: 'invalid_request', message: /duplicate/ })
   t.match(planReplaceTopicConfigs(base, 't', [{ name: 'retention.ms', value: '-2' }]), { error: 'invalid_config', message: /retention\.ms.*at least -1/ })
+  t.same(planReplaceTopicConfigs(base, 't', [{ name: 'flush.ms', value: null }]), { error: 'invalid_request', message: 'Null value not supported for : flush.ms' }, 'a null value is refused (KAFKA-9695), not read as a removal')
 })
 
 t.test('IncrementalAlterConfigs: SET, DELETE, APPEND, SUBTRACT', async (t) => {
