@@ -48,6 +48,7 @@ function brokerDefault(config: BrokerConfig, name: string, fallback: string | un
     case 'segment.ms': return ms(d.segmentMs, LONG_MAX)
     case 'flush.ms': return ms(d.flushMs, LONG_MAX)
     case 'flush.messages': return ms(d.flushMessages, LONG_MAX)
+    case 'file.delete.delay.ms': return ms(d.fileDeleteDelayMs, LONG_MAX)
     default: {
       const key = TOPIC_CONFIG_KEYS[name]!.brokerKeys.find((k) => config.raw.has(k))
       return key === undefined ? (fallback ?? null) : config.raw.get(key)!

@@ -151,13 +151,18 @@ export function loadBrokerConfig(props: ReadonlyMap<string, string>, options: Lo
     logLevel: r.string('samsa.log.level'),
     metricsListener: parseHostPort(r.string('samsa.metrics.listener'), 'samsa.metrics.listener'),
     topicDefaults: topicDefaults(r, values),
-    fileDeleteDelayMs: r.duration('file.delete.delay.ms'),
+    fileDeleteDelayMs: fileDeleteDelay(r, values),
     offsetCheckpointIntervalMs: r.duration('log.flush.offset.checkpoint.interval.ms'),
     retentionCheckIntervalMs: r.duration('log.retention.check.interval.ms'),
     raw,
     explicitKeys: new Set(values.keys()),
   }
   return { config, warnings }
+}
+
+/** Kafka's broker key log.segment.delete.delay.ms; the topic key's name (file.delete.delay.ms) is accepted too. */
+function fileDeleteDelay(r: Reader, values: Map<string, string>): number {
+  return !values.has('log.segment.delete.delay.ms') && values.has('file.delete.delay.ms') ? r.duration('file.delete.delay.ms') : r.duration('log.segment.delete.delay.ms')
 }
 
 function queuedMaxBytes(r: Reader): number {
@@ -188,7 +193,7 @@ function topicDefaults(r: Reader, values: Map<string, string>): TopicDefaults {
     compressionType: r.string('compression.type'),
     cleanupPolicy: r.list('log.cleanup.policy').join(','),
     minInsyncReplicas: r.int('min.insync.replicas'),
-    fileDeleteDelayMs: r.duration('file.delete.delay.ms'),
+    fileDeleteDelayMs: fileDeleteDelay(r, values),
     deleteRetentionMs: r.duration('log.cleaner.delete.retention.ms'),
     minCompactionLagMs: r.long('log.cleaner.min.compaction.lag.ms'),
     minCleanableDirtyRatio: r.double('log.cleaner.min.cleanable.ratio'),

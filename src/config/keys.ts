@@ -102,7 +102,8 @@ export const CONFIG_KEYS: Readonly<Record<string, KeyDef>> = {
   'compression.type': str('producer', 'Topic compression: producer keeps what the client sent.',
     ['producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd']),
   'log.cleaner.threads': int('1', 'Threads of the log cleaner (a piscina pool shared by the process; the first broker started decides).', 1, 64),
-  'file.delete.delay.ms': long('60000', 'Delay before deleted segments and topics leave the disk.', 0),
+  'log.segment.delete.delay.ms': long('60000', 'Delay before deleted segments and topics leave the disk (the topic key is file.delete.delay.ms).', 0),
+  'file.delete.delay.ms': long(null, 'Samsa also accepts the topic key\'s name at broker level; log.segment.delete.delay.ms wins when both are set.', 0),
   'producer.id.expiration.ms': int('86400000', 'Idle time after which a producer id\'s state is dropped.', 1),
   // Groups and transactions (used by the coordinators)
   'offsets.topic.num.partitions': int('50', 'Partitions of __consumer_offsets.', 1),

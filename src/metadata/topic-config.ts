@@ -25,7 +25,7 @@ export const TOPIC_CONFIG_KEYS: Readonly<Record<string, TopicKey>> = {
   'cleanup.policy': { kind: 'list', brokerKeys: ['log.cleanup.policy'], oneOf: ['delete', 'compact'] },
   'compression.type': { kind: 'string', brokerKeys: ['compression.type'], oneOf: ['producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd'] },
   'delete.retention.ms': { kind: 'long', brokerKeys: ['log.cleaner.delete.retention.ms'], min: 0 },
-  'file.delete.delay.ms': { kind: 'long', brokerKeys: ['file.delete.delay.ms'], min: 0 },
+  'file.delete.delay.ms': { kind: 'long', brokerKeys: ['log.segment.delete.delay.ms', 'file.delete.delay.ms'], min: 0 },
   'flush.messages': { kind: 'long', brokerKeys: ['log.flush.interval.messages'], min: 1 },
   'flush.ms': { kind: 'long', brokerKeys: ['log.flush.interval.ms', 'log.flush.scheduler.interval.ms'], min: 0, fallback: '9223372036854775807' },
   'index.interval.bytes': { kind: 'int', brokerKeys: ['log.index.interval.bytes'], min: 0 },

@@ -366,8 +366,8 @@ t.test('edge cases answered as Kafka answers them (empty key lists, names, nulls
   const { decodeCreatePartitionsResponse } = await import('../../src/protocol/messages/create-partitions-response.ts')
   const c = await raw(t)
   await admin.createTopics({ topics: [{ topic: 'cfg-edge', numPartitions: 2 }] })
-  const describe = async (resourceType: number, resourceName: string, configurationKeys: string[] | null) => {
-    c.send(RawClient.frame(32, 4, 9, (w) => encodeDescribeConfigsRequest(w, 4, { resources: [{ resourceType, resourceName, configurationKeys }], includeSynonyms: false, includeDocumentation: false })))
+  const describe = async (resourceType: number, resourceName: string, configurationKeys: string[] | null, includeSynonyms = false) => {
+    c.send(RawClient.frame(32, 4, 9, (w) => encodeDescribeConfigsRequest(w, 4, { resources: [{ resourceType, resourceName, configurationKeys }], includeSynonyms, includeDocumentation: false })))
     return decodeDescribeConfigsResponse((await c.response(32, 4)).body, 4).results[0]!
   }
   const all = (await describe(TOPIC, 'cfg-edge', null)).configs.length
@@ -376,6 +376,8 @@ t.test('edge cases answered as Kafka answers them (empty key lists, names, nulls
   t.equal((await describe(BROKER, String(broker.nodeId), [])).configs.length, (await describe(BROKER, String(broker.nodeId), null)).configs.length)
   t.equal((await describe(TOPIC, 'bad name!', null)).errorCode, 17, 'INVALID_TOPIC_EXCEPTION for a name no topic can have')
   t.same((await describe(BROKER, '', null)).configs, [], 'the cluster-default resource holds dynamic defaults only: none')
+  const delay = (await describe(TOPIC, 'cfg-edge', ['file.delete.delay.ms'], true)).configs[0]!
+  t.same(delay.synonyms.map((x) => [x.name, x.value]), [['log.segment.delete.delay.ms', '60000']], 'the broker synonym is Kafka\'s log.segment.delete.delay.ms')
 
   const nulled = (await replace(c, 1, [{ resourceType: TOPIC, resourceName: 'cfg-edge', configs: [{ name: 'retention.ms', value: null }] }]))[0]!
   t.same([nulled.errorCode, nulled.errorMessage], [INVALID_REQUEST, 'Null value not supported for : retention.ms'], 'AlterConfigs refuses a null value')

@@ -100,3 +100,13 @@ t.test('a derived default is described with the value in use (samsa.shard.worker
   t.equal(loadBrokerConfig(new Map()).config.raw.get('samsa.shard.workers'), String(loadBrokerConfig(new Map()).config.shardWorkers))
   t.equal(loadBrokerConfig(new Map([['samsa.shard.workers', '3']])).config.raw.get('samsa.shard.workers'), '3')
 })
+
+t.test('log.segment.delete.delay.ms is the broker key (Kafka\'s); file.delete.delay.ms is accepted too, and loses to it', async (t) => {
+  const delay = (entries: [string, string][]) => loadBrokerConfig(new Map(entries)).config.fileDeleteDelayMs
+  t.equal(delay([]), 60_000)
+  t.equal(delay([['log.segment.delete.delay.ms', '5']]), 5)
+  t.equal(delay([['file.delete.delay.ms', '7']]), 7)
+  t.equal(delay([['file.delete.delay.ms', '7'], ['log.segment.delete.delay.ms', '5']]), 5)
+  t.equal(loadBrokerConfig(new Map([['log.segment.delete.delay.ms', '0']])).config.topicDefaults.fileDeleteDelayMs, 0)
+  t.same(loadBrokerConfig(new Map([['log.segment.delete.delay.ms', '0']])).warnings, [], 'a known key: no warning')
+})
