@@ -58,7 +58,7 @@ t.test('--describe shows only the topic\'s overrides, --all everything', async (
   t.equal(all.code, 0, all.stderr)
   const every = lines(all.stdout)
   t.equal(every[0], 'All configs for topic tuned are:')
-  const names = every.slice(1).map((l) => /^ {2}([a-z.]+)=/.exec(l)?.[1])
+  const names = every.slice(1).map((l) => /^ {2}([a-z0-9.]+)=/.exec(l)?.[1])
   t.ok(names.length > 10 && names.every((n) => n !== undefined), 'one "  name=value ..." line per config')
   t.same(names, [...names].sort(), 'sorted by name')
   t.ok(every.some((l) => overrideLine('retention.ms', '60000').test(l)), 'the override among them')

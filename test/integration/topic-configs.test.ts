@@ -392,6 +392,14 @@ t.test('edge cases answered as Kafka answers them (empty key lists, names, nulls
     { name: 'cleanup.policy', value: 'compact, delete' }, { name: 'retention.bytes', value: '-5' },
   ] }]))[0]!
   t.equal(forms.errorCode, 0, `values Kafka's parser accepts are accepted (${forms.errorMessage})`)
+  await admin.createTopics({ topics: [{ topic: 'cfg-kafka-keys', configEntries: [
+    { name: 'max.compaction.lag.ms', value: '3600000' }, { name: 'segment.jitter.ms', value: '100' }, { name: 'preallocate', value: 'false' },
+    { name: 'message.downconversion.enable', value: 'true' }, { name: 'compression.zstd.level', value: '5' },
+  ] }] })
+  const kafkaKeys = await topicConfigs(broker, 'cfg-kafka-keys')
+  t.same(['max.compaction.lag.ms', 'segment.jitter.ms', 'compression.zstd.level'].map((k) => [kafkaKeys.get(k)?.value, kafkaKeys.get(k)?.source]), [['3600000', 1], ['100', 1], ['5', 1]],
+    'Kafka topic keys Samsa does not act on yet are accepted and described (DYNAMIC_TOPIC_CONFIG)')
+  t.equal(kafkaKeys.get('local.retention.ms')?.value, '-2', 'with Kafka\'s defaults when unset')
   const cfg = await topicConfigs(broker, 'cfg-edge')
   t.same(['unclean.leader.election.enable', 'compression.type', 'cleanup.policy', 'retention.bytes'].map((k) => cfg.get(k)!.value), ['true', 'gzip', 'compact,delete', '-5'], 'and described in canonical form')
 })
