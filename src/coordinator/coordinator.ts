@@ -104,6 +104,9 @@ export class GroupCoordinator {
 
   heartbeat(req: { groupId: string; generationId: number; memberId: string; groupInstanceId: string | null }): CoordinatorError | null {
     if (req.groupId === '') return 'invalid_group_id'
+    // While loading, Kafka answers heartbeats blindly with NONE: the member's state is not known
+    // yet, and an error would make it rejoin for nothing.
+    if (this.#availability === 'coordinator_load_in_progress') return null
     if (this.#availability) return this.#availability
     return this.#membership.heartbeat(req, this.#groups.get(req.groupId))
   }

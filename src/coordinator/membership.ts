@@ -137,7 +137,10 @@ export class Membership {
       rebalanceTimeoutMs: req.rebalanceTimeoutMs, sessionTimeoutMs: req.sessionTimeoutMs,
       protocolType: req.protocolType, protocols: req.protocols,
     })
-    member.isNew = group.is('PreparingRebalance') && group.generationId === 0
+    // Every new member's parked JoinGroup is timed out after NEW_MEMBER_JOIN_TIMEOUT_MS (Kafka's
+    // addMemberAndRebalance): a client that gave up and retried must not linger as a defunct member
+    // through a long rebalance. Cleared when the join phase completes.
+    member.isNew = true
     const answer = new Promise<JoinResult>((resolve) => { member.awaitingJoin = resolve })
     group.add(member)
     group.newMemberAdded = true

@@ -38,6 +38,10 @@ export interface FetchedOffset {
 /** Who may commit: members of the current generation, or anyone (generation -1) while the group is Empty. */
 export function validateCommit(req: OffsetCommitRequestData, group: ClassicGroup): CoordinatorError | null {
   if (group.is('Dead')) return 'coordinator_not_available'
+  // A group that only stores offsets (or is Empty between uses): generation -1 commits are taken
+  // whatever member or instance id comes with them (Kafka since KAFKA-14201; librdkafka with
+  // group.instance.id and assign() sends one).
+  if (req.generationId < 0 && group.is('Empty')) return null
   if (req.generationId >= 0 || req.memberId !== '' || req.groupInstanceId !== null) {
     if (group.isStaticMemberFenced(req.memberId, req.groupInstanceId)) return 'fenced_instance_id'
     if (!group.has(req.memberId)) return 'unknown_member_id'
@@ -65,7 +69,8 @@ export class OffsetManager {
     const accepted: { topic: string; partition: number; committed: CommittedOffset }[] = []
     for (const o of req.offsets) {
       const metadata = o.metadata ?? ''
-      if (Buffer.byteLength(metadata) > this.#ctx.config.offsetMetadataMaxBytes) {
+      // Kafka compares String.length(): UTF-16 code units, not bytes.
+      if (metadata.length > this.#ctx.config.offsetMetadataMaxBytes) {
         results.push({ topic: o.topic, partition: o.partition, error: 'offset_metadata_too_large' })
         continue
       }

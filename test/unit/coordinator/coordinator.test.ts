@@ -225,6 +225,11 @@ t.test('offsets: member commits are fenced by generation; admin commits (generat
   t.same(c.fetchOffsets('g', null).offsets.map((o) => [o.topic, o.partition, o.offset]), [['t', 0, 5]])
   t.same((await commit({ groupId: 'other', generationId: 3, memberId: 'm' })).map((r) => r.error), ['illegal_generation'])
   t.same((await commit({ offsets: [{ topic: 't', partition: 1, offset: 1, leaderEpoch: -1, metadata: 'x'.repeat(101) }] })).map((r) => r.error), ['offset_metadata_too_large'])
+  t.same((await commit({ offsets: [{ topic: 't', partition: 1, offset: 1, leaderEpoch: -1, metadata: '€'.repeat(100) }] })).map((r) => r.error), [null],
+    'the limit counts characters (UTF-16 units, as Kafka\'s String.length), not UTF-8 bytes')
+  t.same((await commit({ memberId: 'some-id', groupInstanceId: 'inst-1' })).map((r) => r.error), [null],
+    'generation -1 on an Empty group is taken with any member or instance id (KAFKA-14201; librdkafka with group.instance.id and assign())')
+  t.same((await commit({ groupId: 'fresh', memberId: 'x' })).map((r) => r.error), [null], 'and on a group that does not exist yet')
   const { a, b, generation } = await stableGroupOfTwo(c, t)
   t.same((await commit({})).map((r) => r.error), ['unknown_member_id'], 'generation -1 is refused once the group has members')
   t.same((await commit({ generationId: generation - 1, memberId: a })).map((r) => r.error), ['illegal_generation'])
@@ -283,7 +288,8 @@ t.test('replaying the log restores offsets and groups; members that do not retur
   await c.commitOffsets({ groupId: 'solo', generationId: -1, memberId: '', groupInstanceId: null, offsets: [{ topic: 't', partition: 0, offset: 7, leaderEpoch: -1, metadata: '' }] })
   const restarted = setup()
   restarted.coordinator.setAvailability('coordinator_load_in_progress')
-  t.equal(restarted.coordinator.heartbeat({ groupId: 'g', generationId: generation, memberId: a, groupInstanceId: null }), 'coordinator_load_in_progress')
+  t.equal(restarted.coordinator.heartbeat({ groupId: 'g', generationId: generation, memberId: a, groupInstanceId: null }), null, 'heartbeats are answered blindly while loading, as Kafka does')
+  t.match(restarted.coordinator.syncGroup({ groupId: 'g', generationId: generation, memberId: a, groupInstanceId: null, protocolType: 'consumer', protocolName: 'range', assignments: [] } as never), { error: 'coordinator_load_in_progress' }, 'SyncGroup still says the coordinator is loading')
   // Through the byte format, as the broker reads __consumer_offsets.
   for (const r of log.records) {
     const { key, value } = encodeGroupRecord(r)
@@ -335,4 +341,23 @@ t.test('record formats and the group-to-partition mapping are Kafka\'s', async (
   // Java: "hello".hashCode() == 99162322; a negative hash takes its absolute value (Kafka's Utils.abs).
   t.equal(partitionForGroup('hello', 50), 99162322 % 50)
   t.equal(partitionForGroup('polygenelubricants', 50), ((-2147483648) & 0x7fffffff) % 50)
+})
+
+t.test('a new member\'s parked join times out after 5 minutes in any generation (Kafka\'s new-member join timeout)', async (t) => {
+  const { coordinator: c, clock } = setup()
+  const a = await join(c, { rebalanceTimeoutMs: 600_000 })
+  const ra = await a.result
+  await c.syncGroup({ groupId: 'g', generationId: ra.generationId, memberId: a.memberId, groupInstanceId: null, protocolType: 'consumer', protocolName: 'range', assignments: [{ memberId: a.memberId, assignment: Buffer.from('A') }] })
+  t.equal(c.group('g')!.state, 'Stable')
+  // b joins; a keeps heartbeating but never rejoins, so the join phase waits for a's 10-minute rebalance timeout.
+  const b = await join(c, { rebalanceTimeoutMs: 600_000 })
+  let answered: JoinResult | null = null
+  void b.result.then((r) => { answered = r })
+  for (let elapsed = 0; elapsed <= 5 * 60_000; elapsed += 5_000) {
+    clock.advance(5_000)
+    c.heartbeat({ groupId: 'g', generationId: ra.generationId, memberId: a.memberId, groupInstanceId: null })
+    await flush()
+  }
+  t.equal((answered as JoinResult | null)?.error, 'unknown_member_id', 'b\'s join is answered UNKNOWN_MEMBER_ID; it rejoins if it is still there')
+  t.notOk(c.group('g')!.members.has(b.memberId), 'and b is no longer a member')
 })
