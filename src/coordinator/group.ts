@@ -198,11 +198,19 @@ export class ClassicGroup {
     return member
   }
 
-  /** A static member id that does not match the one registered for its instance id is fenced. */
-  isStaticMemberFenced(memberId: string, instanceId: string | null): boolean {
-    if (instanceId === null) return false
-    const current = this.staticMembers.get(instanceId)
-    return current !== undefined && current !== memberId
+  /**
+   * Who may act as a member (Kafka's validateCurrentMember): with an instance id, that instance
+   * must be registered (else UNKNOWN_MEMBER_ID) and mapped to this member id (else
+   * FENCED_INSTANCE_ID — a newer incarnation took its place); without one, the member id must be
+   * in the group.
+   */
+  validateMember(memberId: string, instanceId: string | null): 'fenced_instance_id' | 'unknown_member_id' | null {
+    if (instanceId !== null) {
+      const current = this.staticMembers.get(instanceId)
+      if (current === undefined) return 'unknown_member_id'
+      return current === memberId ? null : 'fenced_instance_id'
+    }
+    return this.members.has(memberId) ? null : 'unknown_member_id'
   }
 
   /** Protocols every member supports. */

@@ -90,7 +90,8 @@ export class Membership {
       if (req.groupInstanceId !== null) return joinError('invalid_request', req.memberId)
       return this.#addMemberAndRebalance(req, group, req.memberId)
     }
-    if (group.isStaticMemberFenced(req.memberId, req.groupInstanceId)) return joinError('fenced_instance_id', req.memberId)
+    const invalid = group.validateMember(req.memberId, req.groupInstanceId)
+    if (invalid !== null) return joinError(invalid, req.memberId)
     const member = group.members.get(req.memberId)
     if (!member || group.is('Empty')) return joinError('unknown_member_id', req.memberId)
     switch (group.state) {
@@ -173,7 +174,8 @@ export class Membership {
     if (!group) return syncError('unknown_member_id')
     if (group.is('Dead')) return syncError('coordinator_not_available')
     const member = group.members.get(req.memberId)
-    if (group.isStaticMemberFenced(req.memberId, req.groupInstanceId)) return syncError('fenced_instance_id')
+    const invalid = group.validateMember(req.memberId, req.groupInstanceId)
+    if (invalid !== null) return syncError(invalid)
     if (!member || group.is('Empty')) return syncError('unknown_member_id')
     if (req.generationId !== group.generationId) return syncError('illegal_generation')
     if ((req.protocolType !== null && req.protocolType !== group.protocolType) ||
@@ -218,7 +220,8 @@ export class Membership {
   heartbeat(req: { groupId: string; generationId: number; memberId: string; groupInstanceId: string | null }, group: ClassicGroup | undefined): CoordinatorError | null {
     if (!group) return 'unknown_member_id'
     if (group.is('Dead')) return 'coordinator_not_available'
-    if (group.isStaticMemberFenced(req.memberId, req.groupInstanceId)) return 'fenced_instance_id'
+    const invalid = group.validateMember(req.memberId, req.groupInstanceId)
+    if (invalid !== null) return invalid
     const member = group.members.get(req.memberId)
     if (!member || group.is('Empty')) return 'unknown_member_id'
     if (req.generationId !== group.generationId) return 'illegal_generation'

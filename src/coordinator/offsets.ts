@@ -43,8 +43,8 @@ export function validateCommit(req: OffsetCommitRequestData, group: ClassicGroup
   // group.instance.id and assign() sends one).
   if (req.generationId < 0 && group.is('Empty')) return null
   if (req.generationId >= 0 || req.memberId !== '' || req.groupInstanceId !== null) {
-    if (group.isStaticMemberFenced(req.memberId, req.groupInstanceId)) return 'fenced_instance_id'
-    if (!group.has(req.memberId)) return 'unknown_member_id'
+    const invalid = group.validateMember(req.memberId, req.groupInstanceId)
+    if (invalid !== null) return invalid
     if (req.generationId !== group.generationId) return 'illegal_generation'
   } else if (!group.is('Empty')) {
     // Without a member id and generation only an Empty group takes commits (admin tools).

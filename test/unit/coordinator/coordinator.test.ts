@@ -361,3 +361,14 @@ t.test('a new member\'s parked join times out after 5 minutes in any generation 
   t.equal((answered as JoinResult | null)?.error, 'unknown_member_id', 'b\'s join is answered UNKNOWN_MEMBER_ID; it rejoins if it is still there')
   t.notOk(c.group('g')!.members.has(b.memberId), 'and b is no longer a member')
 })
+
+t.test('an instance id that is not registered makes the member unknown, whatever its member id (Kafka\'s validateCurrentMember)', async (t) => {
+  const { coordinator: c } = setup()
+  const { a, generation } = await stableGroupOfTwo(c, t)
+  const ghost = 'not-registered'
+  t.equal(c.heartbeat({ groupId: 'g', generationId: generation, memberId: a, groupInstanceId: ghost }), 'unknown_member_id', 'Heartbeat')
+  t.equal((await c.syncGroup({ groupId: 'g', generationId: generation, memberId: a, groupInstanceId: ghost, protocolType: 'consumer', protocolName: 'range', assignments: [] })).error, 'unknown_member_id', 'SyncGroup')
+  t.same((await c.commitOffsets({ groupId: 'g', generationId: generation, memberId: a, groupInstanceId: ghost, offsets: [{ topic: 't', partition: 0, offset: 1, leaderEpoch: -1, metadata: '' }] })).map((r) => r.error), ['unknown_member_id'], 'OffsetCommit')
+  t.equal((await c.joinGroup(joinReq({ memberId: a, groupInstanceId: ghost }))).error, 'unknown_member_id', 'JoinGroup')
+  t.equal(c.heartbeat({ groupId: 'g', generationId: generation, memberId: a, groupInstanceId: null }), null, 'without the instance id the member is fine')
+})
