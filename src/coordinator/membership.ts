@@ -118,16 +118,25 @@ export class Membership {
     old.awaitingJoin = null
     old.awaitingSync?.(syncError('fenced_instance_id'))
     old.awaitingSync = null
+    const previousLeader = group.leaderId
     const member = group.replaceStaticMember(req.groupInstanceId!, oldMemberId, newMemberId)
     this.#ctx.logger.info({ group: group.groupId, instanceId: req.groupInstanceId, oldMemberId, newMemberId }, 'static member replaced')
-    if (group.is('Stable') && member.matches(req.protocols)) {
-      // Same subscription: no rebalance; the member gets its assignment back through SyncGroup
-      // (a leader's new assignment is not applied while Stable: Kafka's behaviour, KIP-814).
+    if (group.is('Stable')) {
+      // Kafka's updateStaticMemberAndRebalance: the member's protocols and timeouts are updated,
+      // and only if that changes the group's protocol is there a rebalance. Otherwise the member
+      // gets its assignment back through SyncGroup — a Stable group does not take a new
+      // assignment, so the old leader id is returned (the restarted leader does not assign),
+      // except to a leader that can be told to skip the assignment (v9+, KIP-814).
+      member.protocols = req.protocols
+      member.sessionTimeoutMs = req.sessionTimeoutMs
+      member.rebalanceTimeoutMs = req.rebalanceTimeoutMs
       member.clientHost = req.clientHost
-      this.#scheduleSession(group, member)
-      void this.#persist(group)
-      const leader = group.isLeader(newMemberId)
-      return { ...this.#currentGeneration(group, member, leader), skipAssignment: leader && req.supportsSkipAssignment === true }
+      if (group.selectProtocol() === group.protocolName) {
+        this.#scheduleSession(group, member)
+        void this.#persist(group)
+        if (group.isLeader(newMemberId) && req.supportsSkipAssignment === true) return { ...this.#currentGeneration(group, member, true), skipAssignment: true }
+        return { ...this.#currentGeneration(group, member, false), leaderId: previousLeader ?? '' }
+      }
     }
     return this.#updateMemberAndRebalance(group, member, req)
   }

@@ -192,9 +192,15 @@ t.test('static membership: a restarted instance takes its place without a rebala
   t.equal(c.heartbeat({ groupId: 'g', generationId: first.generationId, memberId: first.memberId, groupInstanceId: 'i1' }), 'fenced_instance_id')
   t.equal(c.leaveGroup('g', [{ memberId: first.memberId, groupInstanceId: 'i1' }]).members[0]!.error, 'fenced_instance_id')
   t.same([second.error, second.generationId, c.group('g')!.generationId, c.group('g')!.size], [null, first.generationId, first.generationId, 1], 'no new generation')
-  t.same([second.leaderId, second.members.length], [second.memberId, 1], 'the static leader gets the members back')
+  t.same([second.leaderId, second.members.length, second.skipAssignment], [first.memberId, 0, false],
+    'below v9 the restarted leader is told the old leader id and no members: a Stable group takes no new assignment')
   const again = await c.syncGroup({ groupId: 'g', generationId: second.generationId, memberId: second.memberId, groupInstanceId: 'i1', protocolType: null, protocolName: null, assignments: [] })
   t.equal(again.assignment.toString(), 'X', 'and its assignment')
+  const third = await c.joinGroup(joinReq({ groupInstanceId: 'i1', memberId: '', supportsSkipAssignment: true }))
+  t.same([third.leaderId, third.members.length, third.skipAssignment], [third.memberId, 1, true], 'from v9 it is the leader with the members, told to skip the assignment (KIP-814)')
+  const changed = await c.joinGroup(joinReq({ groupInstanceId: 'i1', memberId: '', protocols: [{ name: 'range', metadata: Buffer.from('other topics') }] }))
+  t.same([changed.error, changed.generationId, c.group('g')!.state], [null, first.generationId, 'Stable'], 'a new subscription with the same protocol: no rebalance (Kafka compares the selected protocol only)')
+  t.equal(c.group('g')!.members.get(changed.memberId)!.metadataFor('range').toString(), 'other topics', 'the member\'s metadata is updated')
 })
 
 t.test('fencing of joins and syncs: wrong protocol type, no common protocol, bad session timeout, oversized metadata', async (t) => {
