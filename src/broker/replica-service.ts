@@ -144,7 +144,7 @@ export class ReplicaService {
       producerIdExpirationMs: c.producerIdExpirationMs,
       retentionMs: c.retentionMs, retentionBytes: c.retentionBytes,
       cleanupPolicy: cleanupPolicyOf(c.cleanupPolicy),
-      fileDeleteDelayMs: c.fileDeleteDelayMs, retentionCheckIntervalMs: this.#config.retentionCheckIntervalMs,
+      fileDeleteDelayMs: c.fileDeleteDelayMs, retentionCheckIntervalMs: this.#config.retentionCheckIntervalMs, cleanerBackoffMs: this.#config.cleanerBackoffMs,
       deleteRetentionMs: c.deleteRetentionMs, minCompactionLagMs: c.minCompactionLagMs, minCleanableDirtyRatio: c.minCleanableDirtyRatio,
       compressionType: topicCompressionOf(c.compressionType),
     }

@@ -39,6 +39,8 @@ export interface BrokerConfig {
   readonly shardWorkers: number
   /** log.cleaner.threads: threads of the process's compaction pool (piscina). */
   readonly cleanerThreads: number
+  /** log.cleaner.backoff.ms: how often a compacted partition is checked for a cleaning pass. */
+  readonly cleanerBackoffMs: number
   readonly logFormat: 'auto' | 'json' | 'pretty'
   readonly logLevel: string
   /** samsa.metrics.listener: where the Prometheus endpoint listens; null when off. */
@@ -146,6 +148,7 @@ export function loadBrokerConfig(props: ReadonlyMap<string, string>, options: Lo
     queuedMaxRequests: r.int('queued.max.requests'),
     connectionsMaxIdleMs: r.duration('connections.max.idle.ms'),
     cleanerThreads: r.int('log.cleaner.threads'),
+    cleanerBackoffMs: r.duration('log.cleaner.backoff.ms'),
     shardWorkers,
     logFormat: r.string('samsa.log.format') as BrokerConfig['logFormat'],
     logLevel: r.string('samsa.log.level'),

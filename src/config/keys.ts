@@ -101,6 +101,7 @@ export const CONFIG_KEYS: Readonly<Record<string, KeyDef>> = {
   'message.max.bytes': int('1048588', 'Largest record batch a topic accepts (topic: max.message.bytes).', 0),
   'compression.type': str('producer', 'Topic compression: producer keeps what the client sent.',
     ['producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd']),
+  'log.cleaner.backoff.ms': long('15000', 'How often each compacted partition is looked at for a cleaning pass (besides every retention check).', 1),
   'log.cleaner.threads': int('1', 'Threads of the log cleaner (a piscina pool shared by the process; the first broker started decides).', 1, 64),
   'log.segment.delete.delay.ms': long('60000', 'Delay before deleted segments and topics leave the disk (the topic key is file.delete.delay.ms).', 0),
   'file.delete.delay.ms': long(null, 'Samsa also accepts the topic key\'s name at broker level; log.segment.delete.delay.ms wins when both are set.', 0),

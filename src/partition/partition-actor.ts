@@ -233,6 +233,11 @@ export class PartitionActor {
     return this.#retentionCheckIntervalMs
   }
 
+  /** How often the cleaner looks at this log (log.cleaner.backoff.ms); null when it is not compacted. */
+  get cleanerCheckIntervalMs(): number | null {
+    return this.#logConfig.cleanupPolicy.compact ? (this.#logConfig.cleanerBackoffMs ?? 15_000) : null
+  }
+
   /** The periodic retention check (see PartitionLog.deleteOldSegments). */
   deleteOldSegments(now: number): Partial<Record<RetentionReason, number>> {
     return this.#log.deleteOldSegments(now)

@@ -264,6 +264,7 @@ export class ShardHost {
     this.#scheduleEndOfBatch()
     if (!this.#timers.has('expire-producers')) this.#scheduleProducerExpiry()
     this.#scheduleRetention(actor)
+    this.#scheduleCleaning(actor)
     return { ok: actor.watermarks() }
   }
 
@@ -277,6 +278,7 @@ export class ShardHost {
     if (!ok) return { error: 'failed' }
     this.#publish(actor)
     this.#scheduleEndOfBatch()
+    if (change.config !== undefined) this.#scheduleCleaning(actor) // cleanup.policy may have gained or lost compact
     return { ok: actor.watermarks() }
   }
 
@@ -355,6 +357,24 @@ export class ShardHost {
   }
 
   /**
+   * A compacted log is also looked at every log.cleaner.backoff.ms (Kafka's cleaner threads back
+   * off that long when nothing is dirty enough), so compaction does not wait for the retention
+   * check (5 minutes by default). A log that is not compacted has no entry.
+   */
+  #scheduleCleaning(actor: PartitionActor): void {
+    const every = actor.cleanerCheckIntervalMs
+    if (every === null) {
+      this.#timers.cancel(`cleaning:${actor.actorId}`)
+      return
+    }
+    this.#timers.schedule(`cleaning:${actor.actorId}`, this.#now() + every, () => {
+      if (this.#actors.get(actor.actorId) !== actor) return
+      this.#startCleaning(actor)
+      if (this.#actors.get(actor.actorId) === actor) this.#scheduleCleaning(actor)
+    })
+  }
+
+  /**
    * Starts a compaction pass if one is due. Its end arrives later on this thread: a swapped-in
    * pass publishes the new cleaner checkpoint and tells the broker (which writes
    * cleaner-offset-checkpoint); a failed swap fails the actor like any write error.
@@ -393,6 +413,7 @@ export class ShardHost {
   #cancelHygiene(actor: PartitionActor): void {
     this.#timers.cancel(`retention:${actor.actorId}`)
     this.#timers.cancel(`deleted-files:${actor.actorId}`)
+    this.#timers.cancel(`cleaning:${actor.actorId}`)
   }
 
   deleteRecords(actorId: number, offset: number): ControlResult<DeleteRecordsResult> {

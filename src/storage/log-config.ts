@@ -27,6 +27,8 @@ export interface LogConfig {
   fileDeleteDelayMs: number
   /** log.retention.check.interval.ms (a broker setting, carried here so each shard can schedule it). */
   retentionCheckIntervalMs: number
+  /** log.cleaner.backoff.ms (a broker setting): how often a compacted log is checked for a pass (default 15 s). */
+  cleanerBackoffMs?: number
   /** delete.retention.ms: how long a compacted topic keeps tombstones (default 1 day). */
   deleteRetentionMs?: number
   /** min.compaction.lag.ms: records younger than this are never compacted (default 0). */

@@ -246,3 +246,31 @@ t.test('__consumer_offsets is compacted and still reloads the latest commits aft
   const [topic] = await admin.fetchOffsets({ groupId: 'compacting', topics: ['committed'] })
   t.equal(topic!.partitions[0]!.offset, latest, 'the latest commit survives compaction and a restart')
 })
+
+t.test('the cleaner looks at compacted logs every log.cleaner.backoff.ms, not only at the (5-minute) retention check', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'samsa-compaction-backoff-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const b = await startBroker(t, { config: { 'log.dirs': dir, 'log.cleaner.backoff.ms': 200 } })
+  t.equal(b.config.retentionCheckIntervalMs, 300_000, 'the retention check stays at its default')
+  const k = new Kafka({ clientId: 'samsa-compaction-backoff', brokers: [b.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 2 } })
+  const admin = k.admin()
+  await admin.connect()
+  t.teardown(() => admin.disconnect())
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic: 'backoff', numPartitions: 1, configEntries: [
+    { name: 'cleanup.policy', value: 'compact' }, { name: 'segment.bytes', value: '1000' }, { name: 'min.cleanable.dirty.ratio', value: '0.01' },
+  ] }] })
+  const producer = k.producer()
+  await producer.connect()
+  t.teardown(() => producer.disconnect())
+  for (let i = 0; i < 30; i++) await producer.send({ topic: 'backoff', messages: [{ key: `key-${i % 3}`, value: 'x'.repeat(200) }] })
+  const checkpointed = (): number | undefined => {
+    try {
+      return cleanerCheckpoint(dir, 'backoff')
+    } catch {
+      return undefined // not written yet
+    }
+  }
+  await until(() => checkpointed() !== undefined, 20_000)
+  await b.stop()
+  t.ok((cleanerCheckpoint(dir, 'backoff') ?? 0) > 0, `cleaned within seconds (checkpoint ${cleanerCheckpoint(dir, 'backoff')})`)
+})
