@@ -113,6 +113,7 @@ export const CONFIG_KEYS: Readonly<Record<string, KeyDef>> = {
   'offsets.topic.segment.bytes': int('104857600', 'Segment size of __consumer_offsets.', 1),
   'offset.metadata.max.bytes': int('4096', 'Largest metadata string a committed offset may carry.', 0),
   'group.initial.rebalance.delay.ms': int('3000', 'Delay before the first rebalance of a new group.', 0),
+  'group.max.size': int('2147483647', 'Most members a consumer group may have (GROUP_MAX_SIZE_REACHED beyond).', 1),
   'group.min.session.timeout.ms': int('6000', 'Smallest session timeout a member may ask for.', 0),
   'group.max.session.timeout.ms': int('1800000', 'Largest session timeout a member may ask for.', 0),
   'transaction.state.log.replication.factor': int('3', 'Replication factor of __transaction_state.', 1, 32767),

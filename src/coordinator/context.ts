@@ -29,6 +29,8 @@ export interface CoordinatorConfig {
   readonly offsetMetadataMaxBytes: number
   /** Largest protocol metadata one member may send (it is stored in the group's record). */
   readonly maxMemberMetadataBytes: number
+  /** group.max.size: most members a group may have (Kafka's default: unlimited). */
+  readonly maxGroupSize?: number
 }
 
 /** A member that joined during the group's first join phase and then vanished is dropped after this. */

@@ -66,9 +66,39 @@ export class Membership {
   join(req: JoinRequest, group: ClassicGroup): JoinResult | Promise<JoinResult> {
     if (group.is('Dead')) return joinError(req.memberId === '' ? 'coordinator_not_available' : 'unknown_member_id', req.memberId)
     if (!group.supportsProtocols(req.protocolType, req.protocols)) return joinError('inconsistent_group_protocol', req.memberId)
+    if (!this.#acceptJoiningMember(group, req.memberId)) {
+      const refused = group.members.get(req.memberId)
+      if (refused) this.removeMemberAndUpdateGroup(group, refused, `group ${group.groupId} is full`)
+      return joinError('group_max_size_reached', '')
+    }
     const result = req.memberId === '' ? this.#joinNewMember(req, group) : this.#joinKnownMember(req, group)
     if (group.is('PreparingRebalance')) this.#phase.checkJoinComplete(group)
     return result
+  }
+
+  /**
+   * group.max.size as Kafka applies it (acceptJoiningMember): while preparing a rebalance, a member
+   * already waiting in the join phase stays and others come in while fewer than the limit wait
+   * (the group may be over a lowered limit: the last to rejoin are the ones left out); in a settled
+   * group, members stay and new ones come in below the limit.
+   */
+  #acceptJoiningMember(group: ClassicGroup, memberId: string): boolean {
+    const max = this.#ctx.config.maxGroupSize ?? Infinity
+    const member = group.members.get(memberId)
+    switch (group.state) {
+      case 'Empty':
+      case 'Dead':
+        return true
+      case 'PreparingRebalance': {
+        if (member?.awaitingJoin) return true
+        let awaiting = 0
+        for (const m of group.members.values()) if (m.awaitingJoin) awaiting++
+        return awaiting < max
+      }
+      case 'CompletingRebalance':
+      case 'Stable':
+        return member !== undefined || group.size < max
+    }
   }
 
   #joinNewMember(req: JoinRequest, group: ClassicGroup): JoinResult | Promise<JoinResult> {

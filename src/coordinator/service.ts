@@ -56,6 +56,7 @@ export function coordinatorConfig(config: BrokerConfig): CoordinatorConfig {
     offsetMetadataMaxBytes: num('offset.metadata.max.bytes'),
     // Each member's metadata is stored in the group's record, which must fit one batch.
     maxMemberMetadataBytes: Math.floor(config.topicDefaults.maxMessageBytes / 2),
+    maxGroupSize: num('group.max.size'),
   }
 }
 

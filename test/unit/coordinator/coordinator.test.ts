@@ -378,3 +378,15 @@ t.test('an instance id that is not registered makes the member unknown, whatever
   t.equal((await c.joinGroup(joinReq({ memberId: a, groupInstanceId: ghost }))).error, 'unknown_member_id', 'JoinGroup')
   t.equal(c.heartbeat({ groupId: 'g', generationId: generation, memberId: a, groupInstanceId: null }), null, 'without the instance id the member is fine')
 })
+
+t.test('group.max.size: a member beyond the limit gets GROUP_MAX_SIZE_REACHED and the group is left as it was', async (t) => {
+  const { coordinator: c } = setup({ maxGroupSize: 2 })
+  const { a, b } = await stableGroupOfTwo(c, t)
+  const third = await c.joinGroup(joinReq())
+  t.same([third.error, third.memberId], ['group_max_size_reached', ''])
+  t.equal(c.group('g')!.state, 'Stable', 'no rebalance for a refused member')
+  t.same([...c.group('g')!.members.keys()].sort(), [a, b].sort())
+  const { coordinator: unlimited } = setup()
+  await stableGroupOfTwo(unlimited, t)
+  t.equal((await unlimited.joinGroup(joinReq())).error, 'member_id_required', 'without the setting there is no limit')
+})
