@@ -20,6 +20,8 @@ export interface DescribedConfig {
   isSensitive: boolean
   configType: number
   synonyms: { name: string; value: string | null; source: number }[]
+  /** What the key does (DescribeConfigs v3+ include_documentation); null when Samsa has no text for it. */
+  documentation: string | null
 }
 
 type Synonym = DescribedConfig['synonyms'][number]
@@ -70,6 +72,8 @@ export function describeTopicConfigs(config: BrokerConfig, overrides: ReadonlyMa
     out.push({
       name, value, readOnly: false, configSource: synonyms[0]?.source ?? ConfigSource.DEFAULT, isSensitive: false,
       configType: ConfigType[key.kind] ?? 0, synonyms,
+      // A topic key is documented by the broker key that supplies its default (same meaning, per topic).
+      documentation: key.brokerKeys.map((k) => CONFIG_KEYS[k]?.doc).find((d) => d !== undefined) ?? null,
     })
   }
   return out
@@ -86,7 +90,7 @@ export function describeBrokerConfigs(config: BrokerConfig, keys: readonly strin
     const source = config.explicitKeys.has(name) ? ConfigSource.STATIC_BROKER : ConfigSource.DEFAULT
     out.push({
       name, value, readOnly: true, configSource: source, isSensitive: def.type === 'password',
-      configType: ConfigType[def.type] ?? 0, synonyms: value === null ? [] : [{ name, value, source }],
+      configType: ConfigType[def.type] ?? 0, synonyms: value === null ? [] : [{ name, value, source }], documentation: def.doc,
     })
   }
   return out

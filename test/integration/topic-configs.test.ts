@@ -366,8 +366,8 @@ t.test('edge cases answered as Kafka answers them (empty key lists, names, nulls
   const { decodeCreatePartitionsResponse } = await import('../../src/protocol/messages/create-partitions-response.ts')
   const c = await raw(t)
   await admin.createTopics({ topics: [{ topic: 'cfg-edge', numPartitions: 2 }] })
-  const describe = async (resourceType: number, resourceName: string, configurationKeys: string[] | null, includeSynonyms = false) => {
-    c.send(RawClient.frame(32, 4, 9, (w) => encodeDescribeConfigsRequest(w, 4, { resources: [{ resourceType, resourceName, configurationKeys }], includeSynonyms, includeDocumentation: false })))
+  const describe = async (resourceType: number, resourceName: string, configurationKeys: string[] | null, includeSynonyms = false, includeDocumentation = false) => {
+    c.send(RawClient.frame(32, 4, 9, (w) => encodeDescribeConfigsRequest(w, 4, { resources: [{ resourceType, resourceName, configurationKeys }], includeSynonyms, includeDocumentation })))
     return decodeDescribeConfigsResponse((await c.response(32, 4)).body, 4).results[0]!
   }
   const all = (await describe(TOPIC, 'cfg-edge', null)).configs.length
@@ -376,6 +376,11 @@ t.test('edge cases answered as Kafka answers them (empty key lists, names, nulls
   t.equal((await describe(BROKER, String(broker.nodeId), [])).configs.length, (await describe(BROKER, String(broker.nodeId), null)).configs.length)
   t.equal((await describe(TOPIC, 'bad name!', null)).errorCode, 17, 'INVALID_TOPIC_EXCEPTION for a name no topic can have')
   t.same((await describe(BROKER, '', null)).configs, [], 'the cluster-default resource holds dynamic defaults only: none')
+  const documented = (await describe(TOPIC, 'cfg-edge', ['retention.ms', 'remote.storage.enable'], false, true)).configs
+  t.match(documented[0]!.documentation, /\S/, 'include_documentation: a topic key is described by its broker key\'s text')
+  t.equal(documented[1]!.documentation, null, 'null where Samsa has no text')
+  t.equal((await describe(TOPIC, 'cfg-edge', ['retention.ms'])).configs[0]!.documentation, null, 'and nothing unless asked')
+  t.match((await describe(BROKER, String(broker.nodeId), ['num.partitions'], false, true)).configs[0]!.documentation, /\S/)
   const delay = (await describe(TOPIC, 'cfg-edge', ['file.delete.delay.ms'], true)).configs[0]!
   t.same(delay.synonyms.map((x) => [x.name, x.value]), [['log.segment.delete.delay.ms', '60000']], 'the broker synonym is Kafka\'s log.segment.delete.delay.ms')
 

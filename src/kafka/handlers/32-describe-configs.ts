@@ -42,7 +42,8 @@ export default defineHandler<DescribeConfigsRequest, DescribeConfigsResponse>({
         ...base,
         configs: configs.map((c) => ({
           name: c.name, value: c.value, readOnly: c.readOnly, isDefault: c.configSource === 5, configSource: c.configSource,
-          isSensitive: c.isSensitive, synonyms: req.includeSynonyms ? c.synonyms : [], configType: c.configType, documentation: null,
+          isSensitive: c.isSensitive, synonyms: req.includeSynonyms ? c.synonyms : [], configType: c.configType,
+          documentation: req.includeDocumentation ? c.documentation : null,
         })),
       }
     })
