@@ -6,7 +6,7 @@
  * never returns an offset that a restart could lose.
  */
 import type { CoordinatorContext } from './context.ts'
-import { ClassicGroup, offsetKey, type CommittedOffset } from './group.ts'
+import { CONSUMER_PROTOCOL_TYPE, ClassicGroup, offsetKey, type CommittedOffset } from './group.ts'
 import type { CoordinatorError } from './errors.ts'
 
 /** Kafka's offsets.retention.check.interval.ms default: how long an Empty group without offsets lingers. */
@@ -111,12 +111,15 @@ export class OffsetManager {
   /** OffsetDelete: only partitions of topics the group does not subscribe to (Kafka's rule). */
   async deleteOffsets(group: ClassicGroup, partitions: readonly { topic: string; partition: number }[]): Promise<{ error: CoordinatorError | null; partitions: PartitionResult[] }> {
     if (group.is('Dead')) return { error: 'group_id_not_found', partitions: [] }
+    // Kafka's handleDeleteOffsets: only consumer groups (or Empty ones) have offsets deleted; for a
+    // consumer group whose subscription is not known (no protocol chosen yet, unreadable
+    // metadata) every topic counts as subscribed.
+    if (!group.is('Empty') && group.protocolType !== CONSUMER_PROTOCOL_TYPE) return { error: 'non_empty_group', partitions: [] }
     const subscribed = group.is('Empty') ? new Set<string>() : group.subscribedTopics()
-    if (subscribed === null) return { error: 'non_empty_group', partitions: [] }
     const results: PartitionResult[] = []
     const deleted: { topic: string; partition: number }[] = []
     for (const p of partitions) {
-      if (subscribed.has(p.topic)) {
+      if (subscribed === null || subscribed.has(p.topic)) {
         results.push({ ...p, error: 'group_subscribed_to_topic' })
         continue
       }

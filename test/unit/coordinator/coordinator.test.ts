@@ -265,6 +265,14 @@ t.test('delete groups and offsets; retention expires the offsets of an Empty gro
   t.same([del.error, del.partitions[0]!.error], [null, null])
   t.equal(c.fetchOffsets('e2', [{ name: 't', partitions: [0] }]).offsets[0]!.offset, -1)
   t.equal((await c.deleteOffsets('missing', [])).error, 'group_id_not_found')
+  // 'g' is a Stable consumer group whose members' metadata is not a readable subscription: every
+  // topic counts as subscribed (Kafka's isSubscribedToTopic with an unknown subscription).
+  const unknown = await c.deleteOffsets('g', [{ topic: 't', partition: 0 }, { topic: 'other', partition: 1 }])
+  t.same([unknown.error, unknown.partitions.map((p) => p.error)], [null, ['group_subscribed_to_topic', 'group_subscribed_to_topic']])
+  const other = setup().coordinator
+  const joined = await join(other, { groupId: 'connectors', protocolType: 'connect' })
+  await joined.result
+  t.equal((await other.deleteOffsets('connectors', [{ topic: 't', partition: 0 }])).error, 'non_empty_group', 'a non-consumer group with members: NON_EMPTY_GROUP')
   await commit('e3')
   clock.advance(CONFIG.offsetsRetentionMs - 1)
   t.equal(c.fetchOffsets('e3', [{ name: 't', partitions: [0] }]).offsets[0]!.offset, 1, 'kept until the retention passes')
