@@ -434,24 +434,28 @@ t.test('the config entry kind survives the wire codec and the RecordBatch encodi
   t.same(Buffer.from(disk[1]!.data), Buffer.from(entries[1]!.data))
 })
 
+/** A one-voter node on durable storage, for the LogStorage tests below. */
+function singleVoter(s: LogStorage): RaftNode {
+  return new RaftNode({ id: 1, voters: [1], storage: s, random: { int: () => 0 }, electionTicks: 10, heartbeatTicks: 1 })
+}
+
+/** Persists and advances everything the node has ready, in the order the host does it. */
+function drain(n: RaftNode, s: LogStorage): void {
+  while (n.hasReady()) {
+    const rd = n.ready()
+    if (rd.snapshot) s.applySnapshot(rd.snapshot)
+    s.append(rd.entries)
+    s.sync()
+    if (rd.hardState) s.setHardState(rd.hardState)
+    n.advance()
+  }
+}
+
 t.test('LogStorage: the configuration survives restart, snapshots and a torn tail', async (t) => {
   const dir = tempDir(t)
   const open = (): LogStorage => LogStorage.open({ dir, voters: [1], fsync: false })
-  const node = (s: LogStorage): RaftNode => new RaftNode({
-    id: 1, voters: [1], storage: s, random: { int: () => 0 }, electionTicks: 10, heartbeatTicks: 1,
-  })
-  const drain = (n: RaftNode, s: LogStorage): void => {
-    while (n.hasReady()) {
-      const rd = n.ready()
-      if (rd.snapshot) s.applySnapshot(rd.snapshot)
-      s.append(rd.entries)
-      s.sync()
-      if (rd.hardState) s.setHardState(rd.hardState)
-      n.advance()
-    }
-  }
   let s = open()
-  let n = node(s)
+  let n = singleVoter(s)
   n.campaign()
   drain(n, s)
   t.equal(n.status().role, 'leader', 'a single voter elects itself')
@@ -461,7 +465,7 @@ t.test('LogStorage: the configuration survives restart, snapshots and a torn tai
   s.close()
 
   s = open()
-  n = node(s)
+  n = singleVoter(s)
   t.same(n.status().voters, [1, 2], 'rebuilt from the log on restart (the entry is not even committed)')
   t.equal(n.status().commit, 1)
   s.close()
@@ -470,7 +474,7 @@ t.test('LogStorage: the configuration survives restart, snapshots and a torn tai
   const logFile = join(dir, '00000000000000000000.log')
   truncateSync(logFile, statSync(logFile).size - 5)
   s = open()
-  n = node(s)
+  n = singleVoter(s)
   t.equal(s.lastIndex(), 1, 'the torn entry is cut')
   t.same(n.status().voters, [1], 'and the configuration reverts to the one before it')
   // Commit a change, snapshot past it and restart: the voters come from the snapshot.
@@ -489,7 +493,7 @@ t.test('LogStorage: the configuration survives restart, snapshots and a torn tai
   s.close()
   s = open()
   t.same(s.snapshot().meta.voters, [1, 3])
-  n = node(s)
+  n = singleVoter(s)
   t.same(n.status().voters, [1, 3], 'the snapshot carries the voters; the bootstrap list is ignored')
   s.close()
 })
@@ -532,21 +536,8 @@ t.test('config entries with learners: version 2 encoding, codec and RecordBatch 
 t.test('LogStorage: learners survive restart and snapshots', async (t) => {
   const dir = tempDir(t)
   const open = (): LogStorage => LogStorage.open({ dir, voters: [1], fsync: false })
-  const node = (s: LogStorage): RaftNode => new RaftNode({
-    id: 1, voters: [1], storage: s, random: { int: () => 0 }, electionTicks: 10, heartbeatTicks: 1,
-  })
-  const drain = (n: RaftNode, s: LogStorage): void => {
-    while (n.hasReady()) {
-      const rd = n.ready()
-      if (rd.snapshot) s.applySnapshot(rd.snapshot)
-      s.append(rd.entries)
-      s.sync()
-      if (rd.hardState) s.setHardState(rd.hardState)
-      n.advance()
-    }
-  }
   let s = open()
-  let n = node(s)
+  let n = singleVoter(s)
   n.campaign()
   drain(n, s)
   t.same(n.proposeConfChange({ type: 'addLearner', node: 2 }), { index: 2, term: 1 })
@@ -557,7 +548,7 @@ t.test('LogStorage: learners survive restart and snapshots', async (t) => {
   t.same(n.status().learners, [2, 3])
   s.close()
   s = open()
-  n = node(s)
+  n = singleVoter(s)
   t.same(n.status().learners, [2, 3], 'rebuilt from the log on restart')
   t.same(n.status().voters, [1])
   n.campaign()
@@ -568,7 +559,7 @@ t.test('LogStorage: learners survive restart and snapshots', async (t) => {
   s.close()
   s = open()
   t.same(s.snapshot().meta, { index: 4, term: 2, voters: [1], learners: [2, 3] }, 'the checkpoint file carries the learners')
-  n = node(s)
+  n = singleVoter(s)
   t.same(n.status().learners, [2, 3], 'and a restart takes them from the snapshot')
   s.close()
 })
