@@ -19,8 +19,6 @@ interface TopicKey {
   readonly oneOf?: readonly string[]
   /** Kafka's own default when no broker key Samsa knows backs it. */
   readonly fallback?: string
-  /** Accepted and described as Kafka does, but nothing in Samsa acts on it yet. */
-  readonly inert?: boolean
 }
 
 export const TOPIC_CONFIG_KEYS: Readonly<Record<string, TopicKey>> = {
@@ -45,22 +43,22 @@ export const TOPIC_CONFIG_KEYS: Readonly<Record<string, TopicKey>> = {
   'segment.index.bytes': { kind: 'int', brokerKeys: ['log.index.size.max.bytes'], min: 4 },
   'segment.ms': { kind: 'long', brokerKeys: ['log.roll.ms', 'log.roll.hours'], min: 1, fallback: '604800000' },
   'unclean.leader.election.enable': { kind: 'boolean', brokerKeys: ['unclean.leader.election.enable'], fallback: 'false' },
-  // Kafka topic keys accepted, validated and described, without effect here yet (listed in
-  // docs/compatibility.md): tools and clients create topics with them.
-  'compression.gzip.level': { kind: 'int', brokerKeys: ['compression.gzip.level'], min: -1, max: 9, fallback: '-1', inert: true },
-  'compression.lz4.level': { kind: 'int', brokerKeys: ['compression.lz4.level'], min: 1, max: 17, fallback: '9', inert: true },
-  'compression.zstd.level': { kind: 'int', brokerKeys: ['compression.zstd.level'], min: -131072, max: 22, fallback: '3', inert: true },
-  'follower.replication.throttled.replicas': { kind: 'list', brokerKeys: [], fallback: '', inert: true },
-  'leader.replication.throttled.replicas': { kind: 'list', brokerKeys: [], fallback: '', inert: true },
-  'local.retention.bytes': { kind: 'long', brokerKeys: ['log.local.retention.bytes'], min: -2, fallback: '-2', inert: true },
-  'local.retention.ms': { kind: 'long', brokerKeys: ['log.local.retention.ms'], min: -2, fallback: '-2', inert: true },
-  'max.compaction.lag.ms': { kind: 'long', brokerKeys: ['log.cleaner.max.compaction.lag.ms'], min: 1, fallback: '9223372036854775807', inert: true },
-  'message.downconversion.enable': { kind: 'boolean', brokerKeys: ['log.message.downconversion.enable'], fallback: 'true', inert: true },
-  'message.format.version': { kind: 'string', brokerKeys: ['log.message.format.version'], fallback: '3.0-IV1', inert: true },
-  'message.timestamp.difference.max.ms': { kind: 'long', brokerKeys: ['log.message.timestamp.difference.max.ms'], min: 0, fallback: '9223372036854775807', inert: true },
-  'preallocate': { kind: 'boolean', brokerKeys: ['log.preallocate'], fallback: 'false', inert: true },
-  'remote.storage.enable': { kind: 'boolean', brokerKeys: [], fallback: 'false', inert: true },
-  'segment.jitter.ms': { kind: 'long', brokerKeys: ['log.roll.jitter.ms', 'log.roll.jitter.hours'], min: 0, fallback: '0', inert: true },
+  // From here on: Kafka topic keys accepted, validated and described, that nothing in Samsa acts
+  // on yet (listed in docs/compatibility.md) — tools and clients create topics with them.
+  'compression.gzip.level': { kind: 'int', brokerKeys: ['compression.gzip.level'], min: -1, max: 9, fallback: '-1' },
+  'compression.lz4.level': { kind: 'int', brokerKeys: ['compression.lz4.level'], min: 1, max: 17, fallback: '9' },
+  'compression.zstd.level': { kind: 'int', brokerKeys: ['compression.zstd.level'], min: -131072, max: 22, fallback: '3' },
+  'follower.replication.throttled.replicas': { kind: 'list', brokerKeys: [], fallback: '' },
+  'leader.replication.throttled.replicas': { kind: 'list', brokerKeys: [], fallback: '' },
+  'local.retention.bytes': { kind: 'long', brokerKeys: ['log.local.retention.bytes'], min: -2, fallback: '-2' },
+  'local.retention.ms': { kind: 'long', brokerKeys: ['log.local.retention.ms'], min: -2, fallback: '-2' },
+  'max.compaction.lag.ms': { kind: 'long', brokerKeys: ['log.cleaner.max.compaction.lag.ms'], min: 1, fallback: '9223372036854775807' },
+  'message.downconversion.enable': { kind: 'boolean', brokerKeys: ['log.message.downconversion.enable'], fallback: 'true' },
+  'message.format.version': { kind: 'string', brokerKeys: ['log.message.format.version'], fallback: '3.0-IV1' },
+  'message.timestamp.difference.max.ms': { kind: 'long', brokerKeys: ['log.message.timestamp.difference.max.ms'], min: 0, fallback: '9223372036854775807' },
+  'preallocate': { kind: 'boolean', brokerKeys: ['log.preallocate'], fallback: 'false' },
+  'remote.storage.enable': { kind: 'boolean', brokerKeys: [], fallback: 'false' },
+  'segment.jitter.ms': { kind: 'long', brokerKeys: ['log.roll.jitter.ms', 'log.roll.jitter.hours'], min: 0, fallback: '0' },
 }
 
 /**
